@@ -1,0 +1,52 @@
+package sockdiag
+
+import "net/netip"
+
+// InetRecord is one inet socket as sock_diag (or /proc/net, which reuses this
+// type) reports it: the inet_diag_msg header plus the attributes sockscope
+// reads. A dump callback's *InetRecord is reused for the next message: copy
+// what you keep.
+type InetRecord struct {
+	Family   uint8 // unix.AF_INET or unix.AF_INET6
+	Protocol uint8 // unix.IPPROTO_TCP, _UDP, _UDPLITE, _RAW
+	State    uint8 // kernel TCP state numbering (UDP: 7 unconnected, 1 connected)
+	Timer    uint8
+	Retrans  uint8
+
+	Src, Dst         netip.Addr // local and remote address, as the kernel reports them
+	SrcPort, DstPort uint16     // host order; raw: SrcPort is the IP protocol
+	If               uint32     // bound device ifindex, 0 = none
+	Cookie           uint64     // 0 when unknown (/proc)
+
+	Expires uint32 // ms
+	RQueue  uint32
+	WQueue  uint32
+	UID     uint32
+	Inode   uint32
+
+	V6Only     int8 // -1: not reported; 0 or 1
+	Shutdown   uint8
+	CgroupID   uint64
+	Sockopt    uint16
+	HasSockopt bool
+}
+
+// UnixRecord is one AF_UNIX socket as unix_diag (or /proc/net/unix) reports it.
+// A dump callback's *UnixRecord is reused for the next message: copy what you
+// keep (Icons included).
+type UnixRecord struct {
+	Type  uint8 // 1 stream, 2 dgram, 5 seqpacket
+	State uint8 // kernel TCP numbering as unix_diag sends it: 1 established, 2 syn-sent, 7 close, 10 listen
+	Inode uint32
+	// Cookie is 0 when unknown (/proc).
+	Cookie uint64
+	// Name is the sun_path: "" unnamed, "@name" for abstract names (NUL
+	// bytes after the first shown as '@', as ss does), else the path.
+	Name   string
+	Peer   uint32
+	Icons  []uint32
+	RQueue uint32
+	WQueue uint32
+	UID    uint32
+	HasUID bool
+}

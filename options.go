@@ -1,0 +1,43 @@
+package sockscope
+
+import "time"
+
+// Source selects where sockets are read from.
+type Source int
+
+// Sources.
+const (
+	// SourceAuto uses sock_diag netlink and falls back to /proc/net per
+	// protocol where netlink is unavailable.
+	SourceAuto Source = iota
+	// SourceNetlink uses sock_diag only.
+	SourceNetlink
+	// SourceProc reads /proc/net/* only (no cookies, no bound-inactive
+	// TCP sockets).
+	SourceProc
+)
+
+// Options says what Collect reads. The zero value reads every protocol and
+// state in the caller's network namespace, without holders.
+type Options struct {
+	// Protos limits the protocols read; nil means all.
+	Protos []Proto
+	// Families limits the address families of inet sockets (FamilyInet,
+	// FamilyInet6); nil means both. Unix sockets are selected by Protos.
+	Families []Family
+	// States limits the states read (asked of the kernel); 0 means all.
+	States StateSet
+	// Holders scans /proc/*/fd to attach holders to sockets.
+	Holders bool
+	// Source selects netlink, /proc, or automatic.
+	Source Source
+	// NetNS names namespaces to read instead of the caller's own: an
+	// `ip netns` name, a path to a namespace file, or a PID.
+	NetNS []string
+	// AllNetNS reads every network namespace that can be found.
+	AllNetNS bool
+	// ProcRoot is the procfs mount point; "" means "/proc".
+	ProcRoot string
+	// HolderTimeout bounds the holder scan; 0 means 5s.
+	HolderTimeout time.Duration
+}

@@ -1,0 +1,43 @@
+package sockscope
+
+// Process is a process seen during the holder scan. Comm and Cmdline are
+// untrusted text: render them escaped.
+type Process struct {
+	PID     int
+	PPID    int
+	Comm    string
+	Cmdline []string
+	UID     uint32
+	User    string
+	// Cgroup is the process's cgroup v2 path ("0::" line of /proc/PID/cgroup).
+	Cgroup string
+	// NetNS is the inode of the process's network namespace.
+	NetNS uint64
+}
+
+// Holder is one (process, file descriptor) that refers to a socket.
+type Holder struct {
+	Proc *Process
+	FD   int
+}
+
+// PID returns the holding process's id.
+func (h Holder) PID() int {
+	if h.Proc == nil {
+		return 0
+	}
+	return h.Proc.PID
+}
+
+// NetNS is a network namespace: an independent socket table.
+type NetNS struct {
+	// Inode is the namespace's inode (readlink /proc/PID/ns/net).
+	Inode uint64
+	// Name is a label for people: "host" for the initial namespace, the
+	// `ip netns` name, or a container name where one is known.
+	Name string
+	// Container, Pod and Unit identify what runs in it, where known.
+	Container string
+	Pod       string
+	Unit      string
+}

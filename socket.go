@@ -1,0 +1,250 @@
+package sockscope
+
+import (
+	"net/netip"
+	"strconv"
+)
+
+// Family is a socket's address family.
+type Family uint8
+
+// Address families, as the kernel numbers them.
+const (
+	FamilyUnknown Family = 0
+	FamilyUnix    Family = 1  // AF_UNIX
+	FamilyInet    Family = 2  // AF_INET
+	FamilyInet6   Family = 10 // AF_INET6
+)
+
+// String returns the family as ss names it: "unix", "inet" or "inet6".
+func (f Family) String() string {
+	switch f {
+	case FamilyUnix:
+		return "unix"
+	case FamilyInet:
+		return "inet"
+	case FamilyInet6:
+		return "inet6"
+	}
+	return "family(" + strconv.Itoa(int(f)) + ")"
+}
+
+// Proto is a socket's protocol, as the user thinks of it.
+type Proto uint8
+
+// Protocols sockscope reads.
+const (
+	ProtoUnknown Proto = iota
+	TCP
+	UDP
+	UDPLite
+	Raw
+	Unix
+)
+
+// String returns the lower-case protocol name: "tcp", "udp", "udplite", "raw", "unix".
+func (p Proto) String() string {
+	switch p {
+	case TCP:
+		return "tcp"
+	case UDP:
+		return "udp"
+	case UDPLite:
+		return "udplite"
+	case Raw:
+		return "raw"
+	case Unix:
+		return "unix"
+	}
+	return "proto(" + strconv.Itoa(int(p)) + ")"
+}
+
+// HasPorts reports whether the protocol has transport-layer ports.
+// Raw and Unix sockets have none.
+func (p Proto) HasPorts() bool { return p == TCP || p == UDP || p == UDPLite }
+
+// ParseProto parses a protocol name as String prints it.
+func ParseProto(s string) (Proto, bool) {
+	for p := TCP; p <= Unix; p++ {
+		if p.String() == s {
+			return p, true
+		}
+	}
+	return ProtoUnknown, false
+}
+
+// SockType is the socket type (SOCK_STREAM, SOCK_DGRAM, ...).
+type SockType uint8
+
+// Socket types, as the kernel numbers them.
+const (
+	SockStream    SockType = 1
+	SockDgram     SockType = 2
+	SockRaw       SockType = 3
+	SockSeqpacket SockType = 5
+)
+
+// String returns "stream", "dgram", "raw" or "seqpacket".
+func (t SockType) String() string {
+	switch t {
+	case SockStream:
+		return "stream"
+	case SockDgram:
+		return "dgram"
+	case SockRaw:
+		return "raw"
+	case SockSeqpacket:
+		return "seqpacket"
+	}
+	return "type(" + strconv.Itoa(int(t)) + ")"
+}
+
+// Tristate is a boolean that may be unknown: the kernel does not expose every
+// socket option of every socket.
+type Tristate int8
+
+// Tristate values. The zero value is Unknown.
+const (
+	Unknown Tristate = 0
+	No      Tristate = -1
+	Yes     Tristate = 1
+)
+
+// String returns "unknown", "no" or "yes".
+func (t Tristate) String() string {
+	switch t {
+	case Yes:
+		return "yes"
+	case No:
+		return "no"
+	}
+	return "unknown"
+}
+
+// TristateOf converts a known boolean.
+func TristateOf(b bool) Tristate {
+	if b {
+		return Yes
+	}
+	return No
+}
+
+// Socket is one kernel socket: one end of one connection, a listener, or a
+// socket that is bound, unconnected or in TIME-WAIT. Sockets are compared by
+// [Socket.Key], never by address.
+type Socket struct {
+	// Cookie is the kernel's 64-bit socket cookie, unique per boot. It is 0
+	// when the source does not report it (/proc/net).
+	Cookie uint64
+	// Inode is the socket's inode number; 0 for TIME-WAIT and request
+	// sockets, which have no file.
+	Inode uint64
+
+	Family Family
+	Proto  Proto
+	Type   SockType
+	State  State
+
+	// Local and Remote are the endpoints' addresses for inet sockets. For
+	// raw sockets the port holds the IP protocol number, as ss shows it.
+	// The zero remote (invalid AddrPort or unspecified address with port 0)
+	// means "not connected".
+	Local, Remote netip.AddrPort
+
+	// Path is a Unix socket's name: a filesystem path, "@name" for an
+	// abstract name, or "" for an unnamed socket. It is untrusted text.
+	Path string
+	// PeerInode is the inode of a connected Unix socket's peer.
+	PeerInode uint64
+	// Pending holds the inodes of the clients queued on a Unix listener.
+	Pending []uint64
+
+	// RecvQ and SendQ are the queue lengths; for a listener, the accept
+	// queue's length and its backlog.
+	RecvQ, SendQ uint32
+	// UID is the socket's owner (sk_uid): the uid SO_REUSEPORT compares.
+	UID uint32
+	// Interface is the bound device's ifindex (SO_BINDTODEVICE), 0 if none.
+	Interface uint32
+	// V6Only is IPV6_V6ONLY of an AF_INET6 socket where the kernel tells it.
+	V6Only Tristate
+	// Timer, Expires (ms) and Retrans are the TCP timer fields.
+	Timer   uint8
+	Expires uint32
+	Retrans uint8
+	// CgroupID is the cgroup v2 id of the socket's creator, 0 if unknown.
+	CgroupID uint64
+	// Sockopt holds the INET_DIAG_SOCKOPT bits where the kernel sent them.
+	Sockopt uint16
+
+	// Holders are the (process, fd) pairs that refer to this socket. Nil
+	// means none was found; see HoldersHidden.
+	Holders []Holder
+	// HoldersHidden reports that some processes could not be inspected, so
+	// the holder list may be incomplete.
+	HoldersHidden bool
+
+	// Peer is the other end of a connection when both ends are sockets on
+	// this host (loopback TCP/UDP, connected Unix sockets).
+	Peer *Socket
+
+	// NetNS is the network namespace whose table the socket was read from.
+	NetNS *NetNS
+}
+
+// Connected reports whether the socket has a remote endpoint.
+func (s *Socket) Connected() bool {
+	if s.Proto == Unix {
+		return s.PeerInode != 0
+	}
+	return s.Remote.Port() != 0 || (s.Remote.Addr().IsValid() && !s.Remote.Addr().IsUnspecified())
+}
+
+// BoundInactive reports whether s is a TCP socket that is bound but neither
+// listening nor connected (the kernel's TCP_BOUND_INACTIVE dump bit).
+func (s *Socket) BoundInactive() bool { return s.Proto == TCP && s.State == Close }
+
+// LocalEndpoint returns the socket's local endpoint.
+func (s *Socket) LocalEndpoint() Endpoint { return Endpoint{Proto: s.Proto, AddrPort: s.Local} }
+
+// RemoteEndpoint returns the socket's remote endpoint.
+func (s *Socket) RemoteEndpoint() Endpoint { return Endpoint{Proto: s.Proto, AddrPort: s.Remote} }
+
+// Port returns the socket's local port, or the zero Port for protocols
+// without ports.
+func (s *Socket) Port() Port {
+	if !s.Proto.HasPorts() {
+		return Port{}
+	}
+	return Port{Proto: s.Proto, Num: s.Local.Port()}
+}
+
+// Connection returns the 5-tuple of a connected inet socket.
+func (s *Socket) Connection() Connection {
+	return Connection{Proto: s.Proto, Local: s.Local, Remote: s.Remote}
+}
+
+// Key identifies the socket within a snapshot and across snapshots of the
+// same boot: the cookie where known, else the inode, else the 5-tuple.
+type Key struct {
+	Cookie uint64
+	Inode  uint64
+	NetNS  uint64
+	Conn   Connection
+	State  State
+}
+
+// Key returns the socket's identity key.
+func (s *Socket) Key() Key {
+	var ns uint64
+	if s.NetNS != nil {
+		ns = s.NetNS.Inode
+	}
+	if s.Cookie != 0 {
+		return Key{Cookie: s.Cookie, NetNS: ns}
+	}
+	if s.Inode != 0 {
+		return Key{Inode: s.Inode, NetNS: ns}
+	}
+	return Key{NetNS: ns, Conn: s.Connection(), State: s.State}
+}

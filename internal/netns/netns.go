@@ -1,0 +1,61 @@
+package netns
+
+import (
+	"cmp"
+	"errors"
+	"slices"
+)
+
+// NS is one network namespace.
+type NS struct {
+	// Inode and Dev identify the namespace: the inode and device number
+	// of its nsfs file (what stat(2) of /proc/PID/ns/net reports). The
+	// inode alone is what `readlink /proc/PID/ns/net` shows as net:[INODE].
+	Inode uint64
+	Dev   uint64
+	// Path opens the namespace: /run/netns/NAME, another nsfs bind mount,
+	// /proc/PID/ns/net or /proc/PID/task/TID/ns/net, most stable first.
+	// A /proc path is only valid while that process lives; Do checks that
+	// the path still leads to this namespace before entering it.
+	Path string
+	// Names are the `ip netns` names (entries of /run/netns) bound to it,
+	// sorted.
+	Names []string
+	// PIDs are processes whose thread-group leader is in the namespace,
+	// sorted ascending and capped at MaxPIDs. Processes that have only
+	// some threads inside are not listed.
+	PIDs []int
+	// NumPIDs counts all such processes, including those beyond the cap.
+	NumPIDs int
+	// Host reports whether this is the initial namespace, the one of
+	// PID 1 (false for all when /proc/1/ns/net cannot be read).
+	Host bool
+}
+
+// MaxPIDs caps NS.PIDs.
+const MaxPIDs = 64
+
+// ErrPermission is wrapped by every error caused by missing privileges:
+// reading another user's /proc/PID/ns/net, or entering a namespace without
+// CAP_SYS_ADMIN. Test for it with errors.Is.
+var ErrPermission = errors.New("permission denied")
+
+// ErrNotSupported is wrapped by the errors of List, Resolve and Do on
+// systems other than Linux.
+var ErrNotSupported = errors.New("network namespaces not supported")
+
+// key identifies a namespace.
+type key struct{ dev, ino uint64 }
+
+// sortNS orders namespaces host first, then by inode, then by device.
+func sortNS(list []NS) {
+	slices.SortFunc(list, func(a, b NS) int {
+		if a.Host != b.Host {
+			if a.Host {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(cmp.Compare(a.Inode, b.Inode), cmp.Compare(a.Dev, b.Dev))
+	})
+}

@@ -29,6 +29,10 @@ type InetRecord struct {
 	CgroupID   uint64
 	Sockopt    uint16
 	HasSockopt bool
+	// SockProtocol is the INET_DIAG_PROTOCOL attribute (the socket's
+	// sk_protocol), sent for raw sockets (the IP protocol, e.g. 1 for ICMP)
+	// and destroy events; 0 when absent.
+	SockProtocol uint8
 }
 
 // UnixRecord is one AF_UNIX socket as unix_diag (or /proc/net/unix) reports it.
@@ -49,4 +53,11 @@ type UnixRecord struct {
 	WQueue uint32
 	UID    uint32
 	HasUID bool
+	// VFSInode and VFSDev identify the socket file of a bound pathname
+	// socket (UNIX_DIAG_VFS, requested with ShowVFS); VFSDev uses the
+	// kernel's encoding major<<20 | minor. Both are 0 when not reported.
+	VFSInode uint32
+	VFSDev   uint32
+	// Shutdown is UNIX_DIAG_SHUTDOWN: 1 = receive side, 2 = send side.
+	Shutdown uint8
 }

@@ -1,0 +1,37 @@
+//go:build !linux
+
+package sockdiag
+
+import (
+	"fmt"
+	"net/netip"
+	"runtime"
+)
+
+// errNotSupportedOnOS is returned by every operation outside Linux.
+var errNotSupportedOnOS = fmt.Errorf("sockdiag: sock_diag netlink: %w on %s", ErrNotSupported, runtime.GOOS)
+
+// Conn is a NETLINK_SOCK_DIAG socket. Outside Linux it cannot be created.
+type Conn struct{}
+
+// Dial returns an error wrapping ErrNotSupported: sock_diag exists only on
+// Linux.
+func Dial() (*Conn, error) { return nil, errNotSupportedOnOS }
+
+// Close returns an error wrapping ErrNotSupported.
+func (c *Conn) Close() error { return errNotSupportedOnOS }
+
+// DumpInet returns an error wrapping ErrNotSupported.
+func (c *Conn) DumpInet(req InetRequest, fn func(*InetRecord) error) error {
+	return errNotSupportedOnOS
+}
+
+// DumpUnix returns an error wrapping ErrNotSupported.
+func (c *Conn) DumpUnix(req UnixRequest, fn func(*UnixRecord) error) error {
+	return errNotSupportedOnOS
+}
+
+// LookupInet returns an error wrapping ErrNotSupported.
+func (c *Conn) LookupInet(family, protocol uint8, src, dst netip.AddrPort, ifindex uint32) (*InetRecord, error) {
+	return nil, errNotSupportedOnOS
+}

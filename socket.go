@@ -190,6 +190,12 @@ type Socket struct {
 
 	// NetNS is the network namespace whose table the socket was read from.
 	NetNS *NetNS
+
+	// Seq is the socket's 1-based position in the kernel's dump of its
+	// (namespace, family, protocol), for the demux walk order; 0 if unknown.
+	// Within one family a dump lists the sockets of a hash chain in the
+	// order the kernel walks them.
+	Seq uint32
 }
 
 // Connected reports whether the socket has a remote endpoint.

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"errors"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // NS is one network namespace.
@@ -27,8 +29,9 @@ type NS struct {
 	PIDs []int
 	// NumPIDs counts all such processes, including those beyond the cap.
 	NumPIDs int
-	// Host reports whether this is the initial namespace, the one of
-	// PID 1 (false for all when /proc/1/ns/net cannot be read).
+	// Host reports whether this is the initial namespace: the one of
+	// PID 1 or, when /proc/1/ns/net cannot be read, of the kernel threads
+	// (kthreadd, PID 2). False for all when neither can be read.
 	Host bool
 }
 
@@ -58,4 +61,26 @@ func sortNS(list []NS) {
 		}
 		return cmp.Or(cmp.Compare(a.Inode, b.Inode), cmp.Compare(a.Dev, b.Dev))
 	})
+}
+
+// pfKthread is PF_KTHREAD, the kernel-thread bit of the flags field of
+// /proc/PID/stat.
+const pfKthread = 0x00200000
+
+// isKernelThread reports whether a /proc/PID/stat line describes a kernel
+// thread. The command name, in parentheses, may itself contain spaces and
+// parentheses, so fields are counted from the last ')'.
+func isKernelThread(stat []byte) bool {
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return false
+	}
+	// After ')': state ppid pgrp session tty_nr tpgid flags ...
+	fields := strings.Fields(s[i+1:])
+	if len(fields) < 7 {
+		return false
+	}
+	flags, err := strconv.ParseUint(fields[6], 10, 32)
+	return err == nil && flags&pfKthread != 0
 }

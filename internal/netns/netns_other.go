@@ -1,0 +1,29 @@
+//go:build !linux
+
+package netns
+
+import (
+	"fmt"
+	"runtime"
+)
+
+// errUnsupported names the platform, as the errors of this file promise.
+var errUnsupported = fmt.Errorf("%w on %s", ErrNotSupported, runtime.GOOS)
+
+// List is only implemented on Linux; elsewhere it returns no namespaces
+// and one error wrapping ErrNotSupported.
+func List(procRoot string) ([]NS, []error) {
+	return nil, []error{fmt.Errorf("netns: list: %w", errUnsupported)}
+}
+
+// Resolve is only implemented on Linux; elsewhere it returns an error
+// wrapping ErrNotSupported.
+func Resolve(spec, procRoot string) (NS, error) {
+	return NS{}, fmt.Errorf("netns: resolve %q: %w", spec, errUnsupported)
+}
+
+// Do is only implemented on Linux; elsewhere it does not call fn and
+// returns an error wrapping ErrNotSupported.
+func Do(ns NS, fn func() error) error {
+	return fmt.Errorf("netns: enter %s: %w", ns.Path, errUnsupported)
+}

@@ -105,6 +105,23 @@ func find(list []NS, k key) (NS, bool) {
 	return NS{}, false
 }
 
+// logErrs logs List's errors briefly: permission failures are counted,
+// others shown.
+func logErrs(t *testing.T, errs []error) {
+	t.Helper()
+	denied := 0
+	for _, err := range errs {
+		if errors.Is(err, ErrPermission) {
+			denied++
+			continue
+		}
+		t.Logf("List: %v", err)
+	}
+	if denied > 0 {
+		t.Logf("List: %d files unreadable for lack of permission, e.g. %v", denied, errs[0])
+	}
+}
+
 // checkListShape checks the properties every List result has.
 func checkListShape(t *testing.T, list []NS) {
 	t.Helper()
@@ -146,9 +163,7 @@ func checkListShape(t *testing.T, list []NS) {
 
 func TestListOwnNamespace(t *testing.T) {
 	list, errs := List("")
-	for _, err := range errs {
-		t.Logf("List: %v", err)
-	}
+	logErrs(t, errs)
 	checkListShape(t, list)
 	own := mustStatNS(t, "/proc/self/ns/net")
 	ns, ok := find(list, own)
@@ -273,9 +288,7 @@ func TestListCreated(t *testing.T) {
 	defer release()
 
 	list, errs := List("")
-	for _, err := range errs {
-		t.Logf("List: %v", err)
-	}
+	logErrs(t, errs)
 	checkListShape(t, list)
 
 	for _, tc := range []struct {
@@ -505,8 +518,14 @@ func TestDoPermission(t *testing.T) {
 	// may look at but, lacking CAP_SYS_ADMIN in its own user namespace,
 	// not enter.
 	if pid, err := startUnshared(t, "-r", "-n"); err == nil {
+		t.Logf("entering the namespace of own child %d (unshare -r -n)", pid)
 		if target, err = Resolve(strconv.Itoa(pid), ""); err != nil {
 			t.Fatalf("Resolve(own child %d): %v", pid, err)
+		}
+		// An unprivileged List still sees its own processes' namespaces.
+		list, _ := List("")
+		if ns, ok := find(list, key{target.Dev, target.Inode}); !ok || !slices.Equal(ns.PIDs, []int{pid}) {
+			t.Errorf("List as uid %d: child's namespace %+v (found %v), want PIDs [%d]", os.Geteuid(), ns, ok, pid)
 		}
 	} else {
 		t.Logf("unshare -r -n: %v; looking for another namespace", err)

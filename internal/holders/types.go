@@ -20,13 +20,21 @@ type Ref struct {
 
 // Result is what one scan found.
 type Result struct {
+	// Procs lists the processes holding at least one reported socket,
+	// sorted by PID.
 	Procs []Proc
-	// ByInode maps a socket inode to every (process, fd) that refers to it.
+	// ByInode maps a socket inode to every (process, fd) that refers to it,
+	// in (PID, fd) order.
 	ByInode map[uint64][]Ref
 	// Denied counts processes whose fds could not be read (permission).
 	Denied int
 	// Vanished counts processes that exited during the scan.
 	Vanished int
-	// TimedOut lists the PIDs skipped because reading them took too long.
+	// Failed counts processes skipped for any other error (such as running
+	// out of file descriptors); FailErr is the first such error.
+	Failed  int
+	FailErr error
+	// TimedOut lists, sorted, the PIDs skipped because reading them took
+	// longer than Options.PerProcess.
 	TimedOut []int
 }

@@ -1,0 +1,25 @@
+package holders
+
+import "time"
+
+// Options configures Scan. The zero value scans /proc with default bounds.
+type Options struct {
+	// Root is the procfs mount point; "" means "/proc". Tests point it at a
+	// fixture tree.
+	Root string
+	// Workers is how many processes are read in parallel; 0 means
+	// 2*GOMAXPROCS.
+	Workers int
+	// PerProcess bounds the time spent reading one process; 0 means 1s. A
+	// process that takes longer is listed in Result.TimedOut.
+	PerProcess time.Duration
+	// WantInode, if set, selects the socket inodes to report; nil reports
+	// every socket. It is called from several goroutines at once and must be
+	// safe for concurrent use. Processes holding no wanted socket are not
+	// listed in Result.Procs and their metadata is not read.
+	WantInode func(inode uint64) bool
+	// Passwd is the passwd(5) file used to name uids; "" means
+	// "/etc/passwd". It is read at most once per scan, and only if some
+	// process is listed.
+	Passwd string
+}

@@ -127,7 +127,7 @@ type node interface {
 type andNode struct{ l, r node }
 
 func (n *andNode) match(s *sockscope.Socket) bool { return n.l.match(s) && n.r.match(s) }
-func (n *andNode) needsHolders() bool            { return n.l.needsHolders() || n.r.needsHolders() }
+func (n *andNode) needsHolders() bool             { return n.l.needsHolders() || n.r.needsHolders() }
 func (n *andNode) write(b *strings.Builder, parent binop) {
 	writeBinary(b, parent, opAnd, " and ", n.l, n.r)
 }
@@ -135,7 +135,7 @@ func (n *andNode) write(b *strings.Builder, parent binop) {
 type orNode struct{ l, r node }
 
 func (n *orNode) match(s *sockscope.Socket) bool { return n.l.match(s) || n.r.match(s) }
-func (n *orNode) needsHolders() bool            { return n.l.needsHolders() || n.r.needsHolders() }
+func (n *orNode) needsHolders() bool             { return n.l.needsHolders() || n.r.needsHolders() }
 func (n *orNode) write(b *strings.Builder, parent binop) {
 	writeBinary(b, parent, opOr, " or ", n.l, n.r)
 }
@@ -174,7 +174,7 @@ func isBinary(n node) bool {
 type notNode struct{ x node }
 
 func (n *notNode) match(s *sockscope.Socket) bool { return !n.x.match(s) }
-func (n *notNode) needsHolders() bool            { return n.x.needsHolders() }
+func (n *notNode) needsHolders() bool             { return n.x.needsHolders() }
 func (n *notNode) write(b *strings.Builder, _ binop) {
 	b.WriteString("not ")
 	if isBinary(n.x) {
@@ -489,7 +489,7 @@ func escapeWord(w string) string {
 		b.WriteByte(c)
 	}
 	s := b.String()
-	if s == w && (isReserved(w) || strings.ContainsAny(w, "=<>!")) {
+	if s == w && (isReserved(w) || isOpWord(w) || strings.ContainsAny(w, "=<>!")) {
 		// Any escape makes the lexer take the word as a plain value.
 		return `\` + w
 	}

@@ -346,13 +346,20 @@ func (p *parser) unknownTerm(t token) *SyntaxError {
 	return p.errAt(t.pos, msg, termKeywords...)
 }
 
+// opWords are the comparison operators, in every spelling ss accepts.
+var opWords = []string{"=", "==", "eq", "!=", "ne", "neq", "<", "lt", "<=", "le", "leq", ">", "gt", ">=", "ge", "geq"}
+
+// isOpWord reports whether an unescaped word would be read as a
+// comparison operator after a keyword.
+func isOpWord(w string) bool { return is(token{text: w}, opWords...) }
+
 // optOp consumes an optional comparison operator and returns it.
 func (p *parser) optOp() (token, bool) {
 	if p.i >= len(p.toks) {
 		return token{}, false
 	}
 	t := p.toks[p.i]
-	if is(t, "=", "==", "eq", "!=", "ne", "neq", "<", "lt", "<=", "le", "leq", ">", "gt", ">=", "ge", "geq") {
+	if is(t, opWords...) {
 		p.i++
 		return t, true
 	}

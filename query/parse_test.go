@@ -185,6 +185,8 @@ func TestParseValid(t *testing.T) {
 		{"unit 'nginx*'", "unit 'nginx*'"},
 		{`proc \and`, `proc \and`},
 		{`proc a=b`, `proc \a=b`},
+		{`netns \le`, `netns \le`},
+		{`netns = le`, `netns \le`},
 		{`proc \(x\)`, `proc \(x\)`},
 		{"state listening proc sshd or proc nginx", "state listening proc sshd or proc nginx"},
 	}

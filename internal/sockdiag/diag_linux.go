@@ -53,6 +53,9 @@ type Conn struct {
 	req    [maxRequestLen]byte
 	inet   InetRecord
 	unix   UnixRecord
+	// capture, if set, sees every datagram received (tests record
+	// fixtures with it).
+	capture func([]byte)
 	// broken is set when the socket's state is unknown (a reply could not
 	// be drained); every later call returns it.
 	broken error
@@ -307,6 +310,9 @@ func (c *Conn) roundTrip(build func(seq uint32) []byte, fn func([]byte) error) e
 		if err != nil {
 			c.broken = fmt.Errorf("reply unreadable: %w", err)
 			return err
+		}
+		if c.capture != nil {
+			c.capture(c.buf[:n])
 		}
 		var done bool
 		if n == len(c.buf) {

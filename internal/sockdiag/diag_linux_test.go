@@ -118,8 +118,6 @@ func addrPort(a net.Addr) netip.AddrPort {
 	panic(fmt.Sprintf("unexpected address %T", a))
 }
 
-func recSrc(r InetRecord) netip.AddrPort { return netip.AddrPortFrom(r.Src, r.SrcPort) }
-func recDst(r InetRecord) netip.AddrPort { return netip.AddrPortFrom(r.Dst, r.DstPort) }
 
 // findInet returns the records with the given local and remote ends.
 func findInet(recs []InetRecord, src, dst netip.AddrPort) []InetRecord {

@@ -118,7 +118,6 @@ func addrPort(a net.Addr) netip.AddrPort {
 	panic(fmt.Sprintf("unexpected address %T", a))
 }
 
-
 // findInet returns the records with the given local and remote ends.
 func findInet(recs []InetRecord, src, dst netip.AddrPort) []InetRecord {
 	var out []InetRecord

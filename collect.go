@@ -1,0 +1,547 @@
+package sockscope
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sockscope/sockscope/internal/holders"
+	"github.com/sockscope/sockscope/internal/netns"
+	"github.com/sockscope/sockscope/internal/procnet"
+	"github.com/sockscope/sockscope/internal/sockdiag"
+	"golang.org/x/sys/unix"
+)
+
+// Collect reads the socket table(s) that opts selects and returns one
+// Snapshot. Holders are scanned concurrently with the dumps, once for the
+// whole host. Collect returns an error only when nothing could be read;
+// partial results (permission, vanished processes, namespaces that could
+// not be entered) are reported in Snapshot.Warnings.
+func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
+	if runtime.GOOS != "linux" {
+		return nil, fmt.Errorf("sockscope: collect on %s: %w", runtime.GOOS, ErrNotSupported)
+	}
+	procRoot := opts.ProcRoot
+	if procRoot == "" {
+		procRoot = "/proc"
+	}
+	snap := &Snapshot{Taken: time.Now(), Source: "netlink"}
+	if opts.Source == SourceProc {
+		snap.Source = "proc"
+	}
+
+	spaces, err := selectNetNS(opts, procRoot, snap)
+	if err != nil {
+		return nil, err
+	}
+
+	// The holder scan runs beside the dumps.
+	var (
+		hres   *holders.Result
+		herr   error
+		hwg    sync.WaitGroup
+		hstart = time.Now()
+	)
+	if opts.Holders {
+		hwg.Add(1)
+		go func() {
+			defer hwg.Done()
+			timeout := opts.HolderTimeout
+			if timeout <= 0 {
+				timeout = 5 * time.Second
+			}
+			hctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			hres, herr = holders.Scan(hctx, holders.Options{Root: procRoot})
+		}()
+	}
+
+	b := newBuilder(opts)
+	var readErrs []error
+	for _, ns := range spaces {
+		b.ns = ns.model
+		var err error
+		if ns.direct {
+			err = b.readNamespace(procRoot, "self")
+		} else {
+			err = netns.Do(ns.ns, func() error { return b.readNamespace(procRoot, "thread-self") })
+		}
+		if err != nil {
+			if len(spaces) == 1 {
+				return nil, fmt.Errorf("sockscope: read netns %s: %w", ns.model.Name, err)
+			}
+			readErrs = append(readErrs, fmt.Errorf("%s: %w", ns.model.Name, err))
+		}
+		snap.NetNS = append(snap.NetNS, ns.model)
+	}
+	if len(readErrs) > 0 {
+		snap.Warnings = append(snap.Warnings, Warning{
+			Kind:  "netns",
+			Count: len(readErrs),
+			Msg:   fmt.Sprintf("%d network namespace(s) could not be read: %v", len(readErrs), errors.Join(readErrs...)),
+		})
+	}
+	if b.procFallback != "" && opts.Source != SourceProc {
+		snap.Warnings = append(snap.Warnings, Warning{Kind: "source", Count: 1, Msg: b.procFallback})
+	}
+	snap.Sockets = b.sockets
+
+	if opts.Holders {
+		hwg.Wait()
+		attachHolders(snap, hres, herr, time.Since(hstart))
+	}
+	linkPeers(snap.Sockets)
+	snap.Sort()
+	return snap, nil
+}
+
+// nsTarget is one namespace to read.
+type nsTarget struct {
+	ns     netns.NS
+	model  *NetNS
+	direct bool // the caller's own namespace: no setns
+}
+
+func selfNetNSInode(procRoot string) uint64 {
+	return nsInode(filepath.Join(procRoot, "thread-self/ns/net"))
+}
+
+func nsInode(path string) uint64 {
+	l, err := os.Readlink(path)
+	if err != nil {
+		return 0
+	}
+	// "net:[4026531840]"
+	l = strings.TrimSuffix(strings.TrimPrefix(l, "net:["), "]")
+	n, _ := strconv.ParseUint(l, 10, 64)
+	return n
+}
+
+func nsLabel(ns netns.NS, hostInode uint64) string {
+	switch {
+	case ns.Host || (hostInode != 0 && ns.Inode == hostInode):
+		return "host"
+	case len(ns.Names) > 0:
+		return ns.Names[0]
+	}
+	return "netns:" + strconv.FormatUint(ns.Inode, 10)
+}
+
+func selectNetNS(opts Options, procRoot string, snap *Snapshot) ([]nsTarget, error) {
+	self := selfNetNSInode(procRoot)
+	host := nsInode(filepath.Join(procRoot, "1/ns/net"))
+	if host == 0 {
+		// pid 1's namespace is unreadable (not root, or pid 1 is not
+		// dumpable): assume the caller runs on the host.
+		host = self
+	}
+	var list []netns.NS
+	switch {
+	case opts.AllNetNS:
+		var errs []error
+		list, errs = netns.List(procRoot)
+		if len(errs) > 0 {
+			snap.Warnings = append(snap.Warnings, Warning{
+				Kind:  "netns",
+				Count: len(errs),
+				Msg:   fmt.Sprintf("%d place(s) where namespaces may hide could not be read (run as root to see them)", len(errs)),
+			})
+		}
+	case len(opts.NetNS) > 0:
+		for _, spec := range opts.NetNS {
+			ns, err := netns.Resolve(spec, procRoot)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, ns)
+		}
+	default:
+		name := "host"
+		if self != host {
+			name = "netns:" + strconv.FormatUint(self, 10)
+		}
+		return []nsTarget{{model: &NetNS{Inode: self, Name: name}, direct: true}}, nil
+	}
+	out := make([]nsTarget, 0, len(list))
+	for _, ns := range list {
+		out = append(out, nsTarget{
+			ns:     ns,
+			model:  &NetNS{Inode: ns.Inode, Name: nsLabel(ns, host)},
+			direct: ns.Inode == self && self != 0,
+		})
+	}
+	return out, nil
+}
+
+// builder turns records from one or more namespaces into Sockets,
+// deduplicated by cookie (a dump is not a snapshot).
+type builder struct {
+	opts         Options
+	ns           *NetNS
+	sockets      []*Socket
+	seq          uint32 // dump position within the current (namespace, protocol)
+	slab         []Socket
+	seen         map[uint64]struct{}
+	procFallback string
+}
+
+func newBuilder(opts Options) *builder {
+	return &builder{opts: opts, seen: make(map[uint64]struct{}, 1024)}
+}
+
+// alloc hands out Sockets from a slab to avoid one allocation per socket.
+func (b *builder) alloc() *Socket {
+	if len(b.slab) == 0 {
+		n := 256
+		if len(b.sockets) > 1024 {
+			n = 4096
+		}
+		b.slab = make([]Socket, n)
+	}
+	s := &b.slab[0]
+	b.slab = b.slab[1:]
+	return s
+}
+
+func (b *builder) wantProto(p Proto) bool {
+	return len(b.opts.Protos) == 0 || slices.Contains(b.opts.Protos, p)
+}
+
+func (b *builder) wantFamily(f Family) bool {
+	return len(b.opts.Families) == 0 || slices.Contains(b.opts.Families, f)
+}
+
+func (b *builder) states() StateSet {
+	if b.opts.States == 0 {
+		return AllStates
+	}
+	return b.opts.States
+}
+
+// unixShow asks unix_diag for the name, peer, pending connections, queue
+// lengths and owner.
+const unixShow = 0x01 | 0x04 | 0x08 | 0x10 | 0x40
+
+var inetProtos = []struct {
+	proto Proto
+	num   uint8
+	file  string
+}{
+	{TCP, unix.IPPROTO_TCP, "tcp"},
+	{UDP, unix.IPPROTO_UDP, "udp"},
+	{UDPLite, unix.IPPROTO_UDPLITE, "udplite"},
+	{Raw, unix.IPPROTO_RAW, "raw"},
+}
+
+// readNamespace reads every selected table of the namespace the calling
+// thread is in. self is "self" or "thread-self": which /proc/X/net to read
+// for the /proc source (kernel.md N3: /proc/self/net is the thread-group
+// leader's namespace, not a setns'd thread's).
+func (b *builder) readNamespace(procRoot, self string) error {
+	fs := procnet.FS{Root: procRoot}
+	var conn *sockdiag.Conn
+	if b.opts.Source != SourceProc {
+		c, err := sockdiag.Dial()
+		if err != nil {
+			if b.opts.Source == SourceNetlink {
+				return fmt.Errorf("open sock_diag: %w", err)
+			}
+			b.procFallback = fmt.Sprintf("sock_diag unavailable (%v): read /proc/net instead (no cookies, no bound-only TCP sockets)", err)
+		} else {
+			conn = c
+			defer conn.Close()
+		}
+	}
+	states := b.states()
+	for _, p := range inetProtos {
+		if !b.wantProto(p.proto) {
+			continue
+		}
+		for _, fam := range []Family{FamilyInet, FamilyInet6} {
+			if !b.wantFamily(fam) {
+				continue
+			}
+			b.seq = 0
+			emit := func(r *sockdiag.InetRecord) error {
+				b.addInet(p.proto, r)
+				return nil
+			}
+			if conn != nil {
+				mask := uint32(states)
+				if p.proto == TCP && states.Has(Close) {
+					mask |= 1 << BoundInactive
+				}
+				if p.proto != TCP {
+					mask = uint32(AllStates) // UDP/raw: filter after (the kernel's UDP state numbering is ours)
+				}
+				err := conn.DumpInet(sockdiag.InetRequest{Family: uint8(fam), Protocol: p.num, States: mask}, emit)
+				if err == nil {
+					continue
+				}
+				if !errors.Is(err, sockdiag.ErrNotSupported) || b.opts.Source == SourceNetlink {
+					if errors.Is(err, sockdiag.ErrNotSupported) {
+						// The kernel lacks this protocol's diag handler: nothing to list.
+						continue
+					}
+					return fmt.Errorf("dump %s%s: %w", p.proto, famSuffix(fam), err)
+				}
+			}
+			file := filepath.Join(self, "net", p.file+famSuffix(fam))
+			if err := fs.Inet(file, uint8(fam), p.num, emit); err != nil {
+				if errors.Is(err, os.ErrNotExist) {
+					continue // protocol or IPv6 not built in
+				}
+				return fmt.Errorf("read %s: %w", file, err)
+			}
+		}
+	}
+	if b.wantProto(Unix) {
+		emit := func(r *sockdiag.UnixRecord) error {
+			b.addUnix(r)
+			return nil
+		}
+		if conn != nil {
+			err := conn.DumpUnix(sockdiag.UnixRequest{
+				States: ^uint32(0),
+				Show:   unixShow,
+			}, emit)
+			if err == nil {
+				return nil
+			}
+			if !errors.Is(err, sockdiag.ErrNotSupported) {
+				return fmt.Errorf("dump unix: %w", err)
+			}
+		}
+		file := filepath.Join(procRoot, self, "net", "unix")
+		f, err := os.Open(file)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
+			return fmt.Errorf("read unix sockets: %w", err)
+		}
+		defer f.Close()
+		if err := procnet.ParseUnix(f, emit); err != nil {
+			return fmt.Errorf("read %s: %w", file, err)
+		}
+	}
+	return nil
+}
+
+func famSuffix(f Family) string {
+	if f == FamilyInet6 {
+		return "6"
+	}
+	return ""
+}
+
+func (b *builder) addInet(p Proto, r *sockdiag.InetRecord) {
+	st := State(r.State)
+	if st == BoundInactive {
+		st = Close
+	}
+	if !b.states().Has(st) && !(st == Close && b.states().Has(BoundInactive)) {
+		return
+	}
+	b.seq++
+	if r.Cookie != 0 {
+		if _, dup := b.seen[r.Cookie]; dup {
+			return
+		}
+		b.seen[r.Cookie] = struct{}{}
+	}
+	s := b.alloc()
+	*s = Socket{
+		Cookie:    r.Cookie,
+		Inode:     uint64(r.Inode),
+		Family:    Family(r.Family),
+		Proto:     p,
+		State:     st,
+		Local:     netip.AddrPortFrom(r.Src, r.SrcPort),
+		Remote:    netip.AddrPortFrom(r.Dst, r.DstPort),
+		RecvQ:     r.RQueue,
+		SendQ:     r.WQueue,
+		UID:       r.UID,
+		Interface: r.If,
+		Timer:     r.Timer,
+		Expires:   r.Expires,
+		Retrans:   r.Retrans,
+		CgroupID:  r.CgroupID,
+		NetNS:     b.ns,
+		Seq:       b.seq,
+	}
+	switch p {
+	case TCP:
+		s.Type = SockStream
+	case UDP, UDPLite:
+		s.Type = SockDgram
+	case Raw:
+		s.Type = SockRaw
+	}
+	if r.HasSockopt {
+		s.Sockopt = r.Sockopt
+	}
+	switch r.V6Only {
+	case 0:
+		s.V6Only = No
+	case 1:
+		s.V6Only = Yes
+	}
+	b.sockets = append(b.sockets, s)
+}
+
+func (b *builder) addUnix(r *sockdiag.UnixRecord) {
+	st := State(r.State)
+	if !b.states().Has(st) {
+		return
+	}
+	if r.Cookie != 0 {
+		if _, dup := b.seen[r.Cookie]; dup {
+			return
+		}
+		b.seen[r.Cookie] = struct{}{}
+	}
+	s := b.alloc()
+	*s = Socket{
+		Cookie:    r.Cookie,
+		Inode:     uint64(r.Inode),
+		Family:    FamilyUnix,
+		Proto:     Unix,
+		Type:      SockType(r.Type),
+		State:     st,
+		Path:      r.Name,
+		PeerInode: uint64(r.Peer),
+		RecvQ:     r.RQueue,
+		SendQ:     r.WQueue,
+		UID:       r.UID,
+		NetNS:     b.ns,
+	}
+	if len(r.Icons) > 0 {
+		s.Pending = make([]uint64, len(r.Icons))
+		for i, ino := range r.Icons {
+			s.Pending[i] = uint64(ino)
+		}
+	}
+	b.sockets = append(b.sockets, s)
+}
+
+// attachHolders joins the holder scan to the sockets by inode.
+func attachHolders(snap *Snapshot, res *holders.Result, err error, took time.Duration) {
+	if res == nil {
+		snap.Warnings = append(snap.Warnings, Warning{Kind: "holders", Count: 1, Msg: fmt.Sprintf("holders could not be read: %v", err)})
+		return
+	}
+	procs := make([]Process, len(res.Procs))
+	for i, p := range res.Procs {
+		procs[i] = Process{PID: p.PID, PPID: p.PPID, Comm: p.Comm, Cmdline: p.Cmdline, UID: p.UID, User: p.User, Cgroup: p.Cgroup, NetNS: p.NetNS}
+	}
+	partial := res.Denied > 0 || len(res.TimedOut) > 0 || err != nil
+	hidden := 0
+	for _, s := range snap.Sockets {
+		if s.Inode == 0 {
+			continue
+		}
+		refs := res.ByInode[s.Inode]
+		if len(refs) == 0 {
+			if partial {
+				s.HoldersHidden = true
+				hidden++
+			}
+			continue
+		}
+		s.Holders = make([]Holder, len(refs))
+		for i, r := range refs {
+			s.Holders[i] = Holder{Proc: &procs[r.Proc], FD: int(r.FD)}
+		}
+		slices.SortFunc(s.Holders, func(a, b Holder) int {
+			if a.PID() != b.PID() {
+				return a.PID() - b.PID()
+			}
+			return a.FD - b.FD
+		})
+	}
+	snap.HiddenHolders = hidden
+	if hidden > 0 {
+		msg := fmt.Sprintf("%d sockets' holders are hidden: %d processes could not be inspected (run as root to see them)", hidden, res.Denied)
+		snap.Warnings = append(snap.Warnings, Warning{Kind: "permission", Count: hidden, Msg: msg})
+	}
+	if len(res.TimedOut) > 0 {
+		snap.Warnings = append(snap.Warnings, Warning{Kind: "timeout", Count: len(res.TimedOut),
+			Msg: fmt.Sprintf("%d processes did not answer within the time bound and were skipped (pids %v)", len(res.TimedOut), firstN(res.TimedOut, 8))})
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		snap.Warnings = append(snap.Warnings, Warning{Kind: "timeout", Count: 1, Msg: fmt.Sprintf("the holder scan stopped after %s: %v", took.Round(time.Millisecond), err)})
+	}
+}
+
+func firstN(x []int, n int) []int {
+	if len(x) > n {
+		return x[:n]
+	}
+	return x
+}
+
+type connKey struct {
+	ns            uint64
+	proto         Proto
+	local, remote netip.AddrPort
+}
+
+// linkPeers pairs both ends of local connections: inet sockets whose
+// reversed 5-tuple is also a socket in the same namespace, and connected
+// Unix sockets by peer inode.
+func linkPeers(socks []*Socket) {
+	var byConn map[connKey]*Socket
+	var byInode map[uint64]*Socket
+	for _, s := range socks {
+		var ns uint64
+		if s.NetNS != nil {
+			ns = s.NetNS.Inode
+		}
+		switch {
+		case s.Proto == Unix && s.Inode != 0:
+			if byInode == nil {
+				byInode = make(map[uint64]*Socket)
+			}
+			byInode[s.Inode] = s
+		case s.Proto.HasPorts() && s.Remote.Port() != 0 && s.State != Listen && s.State != TimeWait:
+			if byConn == nil {
+				byConn = make(map[connKey]*Socket)
+			}
+			byConn[connKey{ns, s.Proto, s.Local, s.Remote}] = s
+		}
+	}
+	for _, s := range socks {
+		if s.Peer != nil {
+			continue
+		}
+		if s.Proto == Unix {
+			if s.PeerInode != 0 {
+				if p := byInode[s.PeerInode]; p != nil && p != s {
+					s.Peer = p
+				}
+			}
+			continue
+		}
+		if byConn == nil || s.Remote.Port() == 0 {
+			continue
+		}
+		var ns uint64
+		if s.NetNS != nil {
+			ns = s.NetNS.Inode
+		}
+		if p := byConn[connKey{ns, s.Proto, s.Remote, s.Local}]; p != nil && p != s && p.State != TimeWait && s.State != TimeWait {
+			s.Peer = p
+			p.Peer = s
+		}
+	}
+}

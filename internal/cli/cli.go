@@ -1,0 +1,308 @@
+// Package cli is the sockscope command line: one file per command, all
+// built on an injected IOStreams so tests can run them in-process.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/sockscope/sockscope"
+	"github.com/sockscope/sockscope/query"
+	"github.com/sockscope/sockscope/render"
+)
+
+// Exit codes.
+const (
+	ExitOK      = 0 // success, including partial results with warnings
+	ExitError   = 1 // a runtime error (or bind-check: would fail)
+	ExitUsage   = 2 // bad flags, arguments or filter
+	ExitDepends = 3 // bind-check: the answer depends on a hidden flag
+)
+
+// IOStreams are the command's input and outputs.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	// OutTTY reports whether Out is a terminal (aligned, coloured output).
+	OutTTY bool
+	// Getenv reads the environment (NO_COLOR); nil means os.Getenv.
+	Getenv func(string) string
+}
+
+// System returns the process's own streams.
+func System() IOStreams {
+	return IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, OutTTY: term.IsTerminal(int(os.Stdout.Fd())), Getenv: os.Getenv}
+}
+
+// usageError is a mistake in the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+// exitError carries a specific exit status with an optional message.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+
+// globals are the options every command takes.
+type globals struct {
+	io       IOStreams
+	output   string
+	noColor  bool
+	numeric  bool
+	source   string
+	netns    []string
+	allNetNS bool
+	procRoot string
+}
+
+func (g *globals) style() render.Style {
+	color := g.io.OutTTY && !g.noColor
+	getenv := g.io.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if getenv("NO_COLOR") != "" || getenv("TERM") == "dumb" {
+		color = false
+	}
+	st := render.Style{TTY: g.io.OutTTY, Color: color, Numeric: g.numeric, NetNS: g.allNetNS || len(g.netns) > 1}
+	if !g.numeric {
+		st.Services = func(port uint16, proto string) string {
+			name, _ := query.ServiceName(port, proto)
+			return name
+		}
+	}
+	return st
+}
+
+func (g *globals) checkOutput() error {
+	switch g.output {
+	case "table", "json", "ndjson":
+		return nil
+	}
+	return usagef("unknown output format %q for -o: use table, json or ndjson", g.output)
+}
+
+func (g *globals) options() (sockscope.Options, error) {
+	o := sockscope.Options{NetNS: g.netns, AllNetNS: g.allNetNS, ProcRoot: g.procRoot}
+	switch g.source {
+	case "auto", "":
+		o.Source = sockscope.SourceAuto
+	case "netlink":
+		o.Source = sockscope.SourceNetlink
+	case "proc":
+		o.Source = sockscope.SourceProc
+	default:
+		return o, usagef("unknown source %q for --source: use auto, netlink or proc", g.source)
+	}
+	if g.allNetNS && len(g.netns) > 0 {
+		return o, usagef("--netns and --all-netns exclude each other: use one")
+	}
+	return o, nil
+}
+
+// collect runs sockscope.Collect and prints the warnings line(s) on stderr.
+func (g *globals) collect(ctx context.Context, o sockscope.Options) (*sockscope.Snapshot, error) {
+	snap, err := sockscope.Collect(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return snap, nil
+}
+
+func (g *globals) warn(snap *sockscope.Snapshot) {
+	if g.output != "table" {
+		return // JSON carries them
+	}
+	for _, w := range snap.Warnings {
+		fmt.Fprintf(g.io.ErrOut, "sockscope: note: %s\n", render.Sanitize(w.Msg))
+	}
+}
+
+// parseFilter parses the ss-style filter words.
+func parseFilter(args []string) (*query.Filter, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	return query.Parse(strings.Join(args, " "))
+}
+
+// Main runs the command line and returns the exit status.
+func Main(ctx context.Context, args []string, streams IOStreams) int {
+	g := &globals{io: streams}
+	root := newRoot(ctx, g)
+	root.SetArgs(args)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	root.SetIn(streams.In)
+	err := root.ExecuteContext(ctx)
+	return report(err, streams.ErrOut)
+}
+
+func report(err error, w io.Writer) int {
+	if err == nil {
+		return ExitOK
+	}
+	if errors.Is(err, syscall.EPIPE) {
+		return ExitOK // the reader went away (| head): end quietly
+	}
+	if errors.Is(err, context.Canceled) {
+		return 130
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.Error() != "" {
+			fmt.Fprintf(w, "sockscope: %s\n", ee.Error())
+		}
+		return ee.code
+	}
+	var se *query.SyntaxError
+	if errors.As(err, &se) {
+		fmt.Fprintf(w, "sockscope: bad filter: %s\n%s\n", se.Msg, se.Caret())
+		return ExitUsage
+	}
+	var ue *usageError
+	if errors.As(err, &ue) || isFlagError(err) {
+		fmt.Fprintf(w, "sockscope: %s\nRun 'sockscope --help' for usage.\n", err)
+		return ExitUsage
+	}
+	fmt.Fprintf(w, "sockscope: %s\n", err)
+	return ExitError
+}
+
+// isFlagError recognises cobra's own argument errors, which it returns as
+// plain errors.
+func isFlagError(err error) bool {
+	s := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "bad flag syntax"} {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func newRoot(ctx context.Context, g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "sockscope [FILTER...] | sockscope :PORT",
+		Short: "Show this machine's ports, sockets, connections and who holds them",
+		Long: `sockscope shows a Linux machine's real sockets the way the textbooks explain them.
+
+With no command it prints the ports view: every port in use, its listener(s)
+with the processes that hold them, then the sockets that share the port,
+counted by state, with their peers. Ports used only by the client side of
+connections are summarised apart, and Unix sockets are listed by path.
+
+  a port       is a number (tcp/443): a service identifier, not an object
+  an endpoint  is address + port; many sockets share one
+  a socket     is a kernel object (cookie, inode): a listener, or one end of
+               one connection
+  a connection is the 5-tuple (proto, local, remote)
+  a holder     is a (process, fd) that refers to a socket; TIME-WAIT and
+               orphaned sockets have none, and still hold their port
+
+FILTER is the ss filter language (state established, sport = :443,
+dst 10.0.0.0/8, and/or/not, parentheses) plus proc NAME, pid N, user NAME.`,
+		Example: `  sockscope                      # the ports view
+  sockscope :8080                # everything about port 8080
+  sockscope ls -tlnp             # listening TCP sockets with their processes, like ss -tlnp
+  sockscope ls state established '( dport = :443 or sport = :443 )'
+  sockscope proc nginx           # every socket nginx holds
+  sockscope -o json | jq .       # the ports view as JSON`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 && strings.HasPrefix(args[0], ":") {
+				return runPort(cmd.Context(), g, args[0], args[1:])
+			}
+			return runPorts(cmd.Context(), g, args)
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err.Error()} })
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.output, "output", "o", "table", "output format: table, json or ndjson")
+	pf.BoolVar(&g.noColor, "no-color", false, "do not colour the output (also NO_COLOR, or when not a terminal)")
+	pf.BoolVarP(&g.numeric, "numeric", "n", false, "print port numbers, not service names")
+	pf.StringVar(&g.source, "source", "auto", "where to read sockets: auto, netlink or proc")
+	pf.StringSliceVar(&g.netns, "netns", nil, "read this network namespace instead: an ip netns name, a path or a PID (repeatable)")
+	pf.BoolVarP(&g.allNetNS, "all-netns", "A", false, "read every network namespace that can be found")
+	pf.StringVar(&g.procRoot, "proc-root", "/proc", "procfs mount point")
+	_ = pf.MarkHidden("proc-root")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error { return g.checkOutput() }
+
+	root.AddCommand(newLsCmd(g), newPortCmd(g), newProcCmd(g))
+	addMore(root, g)
+	return root
+}
+
+// addMore is where commands defined in other files register.
+var moreCommands []func(*globals) *cobra.Command
+
+func addMore(root *cobra.Command, g *globals) {
+	for _, f := range moreCommands {
+		root.AddCommand(f(g))
+	}
+}
+
+// parsePort parses a port argument: "8080", ":8080", "tcp/8080", ":http".
+func parsePort(arg string) (proto sockscope.Proto, num uint16, err error) {
+	s := arg
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		p, ok := sockscope.ParseProto(s[:i])
+		if !ok || !p.HasPorts() {
+			return 0, 0, usagef("bad port %q: %q is not a protocol with ports (use tcp, udp or udplite)", arg, s[:i])
+		}
+		proto = p
+		s = s[i+1:]
+	}
+	s = strings.TrimPrefix(s, ":")
+	if s == "" {
+		return 0, 0, usagef("bad port %q: give a number from 1 to 65535 or a service name, e.g. 8080 or :http", arg)
+	}
+	if n, err := strconv.ParseUint(s, 10, 32); err == nil {
+		if n < 1 || n > 65535 {
+			return 0, 0, usagef("bad port %q: a port is a number from 1 to 65535", arg)
+		}
+		return proto, uint16(n), nil
+	}
+	if s[0] >= '0' && s[0] <= '9' || s[0] == '-' {
+		return 0, 0, usagef("bad port %q: a port is a number from 1 to 65535 or a service name", arg)
+	}
+	pname := "tcp"
+	if proto != 0 {
+		pname = proto.String()
+	}
+	if n, ok := query.LookupService(s, pname); ok {
+		return proto, n, nil
+	}
+	if proto == 0 {
+		if n, ok := query.LookupService(s, "udp"); ok {
+			return proto, n, nil
+		}
+	}
+	return 0, 0, usagef("bad port %q: %q is neither a number from 1 to 65535 nor a service name in /etc/services", arg, s)
+}
+
+var _ = pflag.ContinueOnError

@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sockscope/sockscope"
+	"github.com/sockscope/sockscope/query"
+	"github.com/sockscope/sockscope/render"
+)
+
+type lsOptions struct {
+	tcp, udp, raw, unix bool
+	listening, all      bool
+	processes, extended bool
+	ipv4, ipv6          bool
+}
+
+// ssDefaultStates is what ss lists without -a or -l: connected sockets,
+// minus TIME-WAIT and SYN-RECV.
+var ssDefaultStates = sockscope.StatesConnected &^ sockscope.StateSet(0).With(sockscope.TimeWait, sockscope.SynRecv, sockscope.NewSynRecv)
+
+func newLsCmd(g *globals) *cobra.Command {
+	o := &lsOptions{}
+	cmd := &cobra.Command{
+		Use:     "ls [-tuwxlaenp46] [FILTER...]",
+		Aliases: []string{"sockets"},
+		Short:   "List every socket, one row each, like ss",
+		Long: `List sockets one per row, with the flags ss users already type.
+
+Without -a or -l, only connected sockets are listed (as ss does): not
+listening, unconnected, TIME-WAIT or SYN-RECV ones. Without -t, -u, -w or -x
+every protocol is listed. Without -p no holder scan is done, which is much
+faster on a busy machine.
+
+When the output is not a terminal, rows are tab-separated with no header:
+NETID STATE RECV-Q SEND-Q LOCAL PEER [UID INODE COOKIE] [PROCESS].`,
+		Example: `  sockscope ls -tlnp
+  sockscope ls -tan state time-wait
+  sockscope ls -x -a
+  sockscope ls -tanp 'sport = :443 and not dst 127.0.0.0/8'
+  sockscope ls -a -o ndjson proc nginx`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runLs(cmd.Context(), g, o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&o.tcp, "tcp", "t", false, "TCP sockets")
+	f.BoolVarP(&o.udp, "udp", "u", false, "UDP and UDP-Lite sockets")
+	f.BoolVarP(&o.raw, "raw", "w", false, "raw sockets")
+	f.BoolVarP(&o.unix, "unix", "x", false, "Unix-domain sockets")
+	f.BoolVarP(&o.listening, "listening", "l", false, "only listening (and unconnected) sockets")
+	f.BoolVarP(&o.all, "all", "a", false, "sockets in every state")
+	f.BoolVarP(&o.processes, "processes", "p", false, "show the processes that hold each socket")
+	f.BoolVarP(&o.extended, "extended", "e", false, "show uid, inode and cookie")
+	f.BoolVarP(&o.ipv4, "ipv4", "4", false, "only IPv4 sockets")
+	f.BoolVarP(&o.ipv6, "ipv6", "6", false, "only IPv6 sockets")
+	return cmd
+}
+
+func (o *lsOptions) apply(opts *sockscope.Options, flt *query.Filter) {
+	if o.tcp {
+		opts.Protos = append(opts.Protos, sockscope.TCP)
+	}
+	if o.udp {
+		opts.Protos = append(opts.Protos, sockscope.UDP, sockscope.UDPLite)
+	}
+	if o.raw {
+		opts.Protos = append(opts.Protos, sockscope.Raw)
+	}
+	if o.unix {
+		opts.Protos = append(opts.Protos, sockscope.Unix)
+	}
+	if o.ipv4 || o.ipv6 {
+		if o.ipv4 {
+			opts.Families = append(opts.Families, sockscope.FamilyInet)
+		}
+		if o.ipv6 {
+			opts.Families = append(opts.Families, sockscope.FamilyInet6)
+		}
+		if len(opts.Protos) == 0 {
+			// -4/-6 alone mean inet sockets, as in ss.
+			opts.Protos = []sockscope.Proto{sockscope.TCP, sockscope.UDP, sockscope.UDPLite, sockscope.Raw}
+		}
+	}
+	switch {
+	case o.all:
+		opts.States = sockscope.AllStates
+	case o.listening:
+		opts.States = sockscope.StateSet(0).With(sockscope.Listen, sockscope.Close)
+	default:
+		opts.States = ssDefaultStates
+	}
+	// A state clause in the filter replaces the default, as in ss.
+	if flt != nil && flt.States() != sockscope.AllStates {
+		st := flt.States()
+		if o.listening {
+			st &= opts.States
+		}
+		opts.States = st
+	}
+	opts.Holders = o.processes || (flt != nil && flt.NeedsHolders())
+}
+
+func runLs(ctx context.Context, g *globals, o *lsOptions, args []string) error {
+	flt, err := parseFilter(args)
+	if err != nil {
+		return err
+	}
+	opts, err := g.options()
+	if err != nil {
+		return err
+	}
+	o.apply(&opts, flt)
+	snap, err := g.collect(ctx, opts)
+	if err != nil {
+		return err
+	}
+	socks := snap.Sockets
+	if flt != nil {
+		socks = socks[:0:0]
+		for _, s := range snap.Sockets {
+			if flt.Match(s) {
+				socks = append(socks, s)
+			}
+		}
+	}
+	g.warn(snap)
+	switch g.output {
+	case "json":
+		return render.WriteSocketsJSON(g.io.Out, socks, snap.Warnings)
+	case "ndjson":
+		return render.WriteSocketsNDJSON(g.io.Out, socks)
+	}
+	st := g.style()
+	st.Processes = o.processes
+	st.Extended = o.extended
+	return render.WriteSockets(g.io.Out, socks, st)
+}

@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sockscope/sockscope"
+	"github.com/sockscope/sockscope/query"
+	"github.com/sockscope/sockscope/render"
+)
+
+// filterSockets keeps the sockets the filter matches (all when nil).
+func filterSockets(snap *sockscope.Snapshot, flt *query.Filter) {
+	if flt == nil {
+		return
+	}
+	kept := snap.Sockets[:0:0]
+	for _, s := range snap.Sockets {
+		if flt.Match(s) {
+			kept = append(kept, s)
+		}
+	}
+	snap.Sockets = kept
+}
+
+// runPorts prints the default, port-first view.
+func runPorts(ctx context.Context, g *globals, args []string) error {
+	flt, err := parseFilter(args)
+	if err != nil {
+		return err
+	}
+	opts, err := g.options()
+	if err != nil {
+		return err
+	}
+	opts.Holders = true
+	if flt != nil {
+		opts.States = flt.States()
+	}
+	snap, err := g.collect(ctx, opts)
+	if err != nil {
+		return err
+	}
+	filterSockets(snap, flt)
+	st := g.style()
+	v := render.BuildPorts(snap, st.Services)
+	g.warn(snap)
+	switch g.output {
+	case "json":
+		return render.WritePortsJSON(g.io.Out, v)
+	case "ndjson":
+		return render.WriteSocketsNDJSON(g.io.Out, snap.Sockets)
+	}
+	return render.WritePorts(g.io.Out, v, st)
+}
+
+func newPortCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "port [PROTO/]PORT [FILTER...]",
+		Short: "Everything about one port: listeners, holders, the sockets that share it",
+		Long: `Everything about one port: what listens on it and who holds the listener,
+every socket that shares the port as its local port, and a few sentences
+on what a new connection to it would reach. PORT is a number or a service
+name; PROTO (tcp, udp, udplite) limits it to one protocol.
+
+'sockscope :PORT' is a short form.`,
+		Example: `  sockscope port 8080
+  sockscope port udp/53
+  sockscope :https`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPort(cmd.Context(), g, args[0], args[1:])
+		},
+	}
+}
+
+// portExplain, when set, adds explanation sentences above a port's block.
+var portExplain func(snap *sockscope.Snapshot, p sockscope.Port) []string
+
+func runPort(ctx context.Context, g *globals, arg string, rest []string) error {
+	proto, num, err := parsePort(arg)
+	if err != nil {
+		return err
+	}
+	flt, err := parseFilter(rest)
+	if err != nil {
+		return err
+	}
+	opts, err := g.options()
+	if err != nil {
+		return err
+	}
+	opts.Holders = true
+	if proto != 0 {
+		opts.Protos = []sockscope.Proto{proto}
+	} else {
+		opts.Protos = []sockscope.Proto{sockscope.TCP, sockscope.UDP, sockscope.UDPLite}
+	}
+	snap, err := g.collect(ctx, opts)
+	if err != nil {
+		return err
+	}
+	full := *snap
+	kept := snap.Sockets[:0:0]
+	for _, s := range snap.Sockets {
+		if s.Local.Port() == num && (flt == nil || flt.Match(s)) {
+			kept = append(kept, s)
+		}
+	}
+	snap.Sockets = kept
+	g.warn(snap)
+	st := g.style()
+	switch g.output {
+	case "json":
+		return render.WritePortsJSON(g.io.Out, render.BuildPorts(snap, st.Services))
+	case "ndjson":
+		return render.WriteSocketsNDJSON(g.io.Out, snap.Sockets)
+	}
+	out := g.io.Out
+	if len(kept) == 0 {
+		name := strconv.Itoa(int(num))
+		if proto != 0 {
+			name = proto.String() + "/" + name
+		}
+		fmt.Fprintf(out, "Nothing uses port %s: no socket has it as its local port, so a bind to it would not conflict with anything here.\n", name)
+		return nil
+	}
+	protos := []sockscope.Proto{sockscope.TCP, sockscope.UDP, sockscope.UDPLite}
+	if proto != 0 {
+		protos = []sockscope.Proto{proto}
+	}
+	if portExplain != nil {
+		for _, p := range protos {
+			for _, line := range portExplain(&full, sockscope.Port{Proto: p, Num: num}) {
+				fmt.Fprintln(out, render.Sanitize(line))
+			}
+		}
+		fmt.Fprintln(out)
+	}
+	if err := render.WritePorts(out, render.BuildPorts(snap, st.Services), st); err != nil {
+		return err
+	}
+	st.Processes = true
+	if st.TTY {
+		fmt.Fprintln(out, "Every socket on the port:")
+	}
+	return render.WriteSockets(out, snap.Sockets, st)
+}

@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sockscope/sockscope"
+	"github.com/sockscope/sockscope/render"
+)
+
+func newProcCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "proc PID|NAME",
+		Short: "Every socket a process holds",
+		Long: `Every socket that a process holds, by PID or by name (the process's comm,
+as ps -o comm shows it). With a name, every process of that name is shown.`,
+		Example: `  sockscope proc 812
+  sockscope proc sshd
+  sockscope proc nginx -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runProc(cmd.Context(), g, args[0])
+		},
+	}
+}
+
+func runProc(ctx context.Context, g *globals, arg string) error {
+	if arg == "" {
+		return usagef("proc needs a PID or a process name")
+	}
+	pid, perr := strconv.Atoi(arg)
+	if perr == nil && pid <= 0 {
+		return usagef("bad PID %q: a PID is a positive number", arg)
+	}
+	opts, err := g.options()
+	if err != nil {
+		return err
+	}
+	opts.Holders = true
+	snap, err := g.collect(ctx, opts)
+	if err != nil {
+		return err
+	}
+	match := func(h sockscope.Holder) bool {
+		if perr == nil {
+			return h.PID() == pid
+		}
+		return h.Proc != nil && h.Proc.Comm == arg
+	}
+	var socks []*sockscope.Socket
+	for _, s := range snap.Sockets {
+		for _, h := range s.Holders {
+			if match(h) {
+				socks = append(socks, s)
+				break
+			}
+		}
+	}
+	if len(socks) == 0 {
+		if perr == nil {
+			if _, err := statPID(g.procRoot, pid); err != nil {
+				return usagef("no process has PID %d: give the PID of a running process, or its name", pid)
+			}
+			if snap.HiddenHolders > 0 {
+				return &exitError{code: ExitOK, err: fmt.Errorf("process %d holds no socket that can be seen (%d sockets' holders are hidden: run as root to see them)", pid, snap.HiddenHolders)}
+			}
+		} else if !procNameExists(g.procRoot, arg) {
+			return usagef("no process is named %q: give a PID or a name as ps -o comm prints it", render.Sanitize(arg))
+		}
+		fmt.Fprintf(g.io.ErrOut, "sockscope: %s holds no sockets\n", render.Sanitize(arg))
+	}
+	g.warn(snap)
+	switch g.output {
+	case "json":
+		return render.WriteSocketsJSON(g.io.Out, socks, snap.Warnings)
+	case "ndjson":
+		return render.WriteSocketsNDJSON(g.io.Out, socks)
+	}
+	st := g.style()
+	st.Processes = true
+	return render.WriteSockets(g.io.Out, socks, st)
+}

@@ -163,7 +163,10 @@ func (p *parser) parseList(top bool) (node, *SyntaxError) {
 			if left == nil {
 				if prevState && isAnd(t) {
 					// "state established and dport = :443": the state clause
-					// is a separate constraint, "and" is what it means.
+					// is a separate constraint, "and" is what it means. The
+					// "and" still needs a right operand.
+					pending, havePending = t, true
+					prevState = false
 					p.i++
 					continue
 				}
@@ -203,7 +206,11 @@ func (p *parser) parseList(top bool) (node, *SyntaxError) {
 		havePending = false
 	}
 	if havePending {
-		return nil, p.errAt(p.endPos(), "missing operand after "+strconv.Quote(pending.text), termKeywords...)
+		valid := termKeywords
+		if !top || isOr(pending) {
+			valid = termKeywords[2:] // no state clause here
+		}
+		return nil, p.errAt(p.endPos(), "missing operand after "+strconv.Quote(pending.text), valid...)
 	}
 	return left, nil
 }

@@ -265,6 +265,8 @@ func TestParseInvalid(t *testing.T) {
 		{"( )", 2, "empty parentheses", ""},
 		{"sport = :22 or", 14, `missing operand after "or"`, "sport"},
 		{"sport = :22 and", 15, `missing operand after "and"`, ""},
+		{"state established and", 21, `missing operand after "and"`, ""},
+		{"state established and or sport = :1", 22, "missing operand between", ""},
 		{"or sport = :22", 0, `missing operand before "or"`, ""},
 		{"sport = :22 or or sport = :80", 15, "missing operand between", ""},
 		{"not", 3, `missing operand after "not"`, ""},

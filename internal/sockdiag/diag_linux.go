@@ -144,9 +144,8 @@ func (c *Conn) Close() error {
 //
 // DumpInet allocates nothing per message (see BenchmarkDumpTCP).
 func (c *Conn) DumpInet(req InetRequest, fn func(*InetRecord) error) error {
-	name := inetName(req.Family, req.Protocol)
 	if err := c.check(); err != nil {
-		return fmt.Errorf("sockdiag: dump %s: %w", name, err)
+		return fmt.Errorf("sockdiag: dump %s: %w", inetName(req.Family, req.Protocol), err)
 	}
 	var userErr error
 	handle := func(p []byte) error {
@@ -164,7 +163,10 @@ func (c *Conn) DumpInet(req InetRequest, fn func(*InetRecord) error) error {
 	if userErr != nil {
 		return userErr
 	}
-	return c.wrap("dump "+name, err)
+	if err != nil {
+		return c.wrap("dump "+inetName(req.Family, req.Protocol), err)
+	}
+	return nil
 }
 
 // DumpUnix streams the AF_UNIX sockets that req selects, calling fn once per
@@ -189,7 +191,10 @@ func (c *Conn) DumpUnix(req UnixRequest, fn func(*UnixRecord) error) error {
 	if userErr != nil {
 		return userErr
 	}
-	return c.wrap("dump unix", err)
+	if err != nil {
+		return c.wrap("dump unix", err)
+	}
+	return nil
 }
 
 // LookupInet runs the kernel's own socket lookup (a non-dump
@@ -320,8 +325,7 @@ func (c *Conn) roundTrip(build func(seq uint32) []byte, fn func([]byte) error) e
 		} else {
 			done, err = walkMessages(c.buf[:n], seq, c.portID, fn)
 		}
-		var me msgError
-		if errors.As(err, &me) {
+		if me, ok := err.(msgError); ok { // walkMessages returns it unwrapped
 			err = unix.Errno(me)
 		}
 		if done {

@@ -680,3 +680,28 @@ func FuzzParseUnixMsg(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseInetMsg(b *testing.B) {
+	p := firstPayload(b, "tcp4.bin")
+	var r InetRecord
+	b.ReportAllocs()
+	b.SetBytes(int64(len(p)))
+	for b.Loop() {
+		if err := ParseInetMsg(p, &r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkWalkTCP4Fixture(b *testing.B) {
+	tcp := readFixture(b, "tcp4.bin")
+	seq, pid := hdrIDs(tcp)
+	var r InetRecord
+	b.ReportAllocs()
+	b.SetBytes(int64(len(tcp)))
+	for b.Loop() {
+		if _, err := walkMessages(tcp, seq, pid, func(p []byte) error { return ParseInetMsg(p, &r) }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

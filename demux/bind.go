@@ -1,0 +1,767 @@
+package demux
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/sockscope/sockscope"
+)
+
+// Verdicts of CheckBind.
+const (
+	OK      = "ok"      // the call succeeds
+	Fail    = "fail"    // the call fails with Errno
+	Depends = "depends" // the answer turns on something the kernel does not show
+)
+
+// BindRequest describes a bind(2) (and, for TCP, optionally the listen(2)
+// after it) that the caller is about to make.
+type BindRequest struct {
+	// Proto is TCP, UDP or UDPLite.
+	Proto sockscope.Proto
+	// Addr is the address and port to bind. An IPv4 address makes an
+	// AF_INET socket; any other address, including ::ffff:a.b.c.d, an
+	// AF_INET6 socket. The zone of a link-local IPv6 address names the
+	// interface (a name from Env.Interfaces, or an index). Port 0 asks the
+	// kernel to choose.
+	Addr netip.AddrPort
+	// ReuseAddr and ReusePort are SO_REUSEADDR and SO_REUSEPORT of the new
+	// socket.
+	ReuseAddr, ReusePort bool
+	// V6Only is IPV6_V6ONLY of an AF_INET6 socket; Unknown means the
+	// namespace default (Env.BindV6Only). Binding a specific IPv6 address
+	// forces it on.
+	V6Only sockscope.Tristate
+	// Device is the ifindex set with SO_BINDTODEVICE, 0 for none.
+	Device uint32
+	// UID is the owner of the new socket: the fsuid of the process that
+	// calls socket(2). SO_REUSEPORT sharing needs the same uid.
+	UID uint32
+	// Listen also checks the listen(2) that follows a TCP bind: the
+	// kernel repeats the conflict check there, and a listening socket
+	// cannot share an address through SO_REUSEADDR.
+	Listen bool
+	// Freebind is IP_FREEBIND or IP_TRANSPARENT: bind a non-local address.
+	Freebind bool
+	// NetNS is the inode of the namespace the socket is created in; 0
+	// considers every socket of the snapshot (right when it holds one
+	// namespace).
+	NetNS uint64
+}
+
+// Blocker is an existing socket that prevents the bind, or may.
+type Blocker struct {
+	Socket *sockscope.Socket
+	// Reason says in plain words why it conflicts.
+	Reason string
+	// Definite is false when the conflict depends on a hidden flag.
+	Definite bool
+}
+
+// BindResult is CheckBind's answer.
+type BindResult struct {
+	// Verdict is OK, Fail or Depends.
+	Verdict string
+	// Errno is the error the call fails with ("EADDRINUSE", "EACCES",
+	// "EADDRNOTAVAIL", "EINVAL", "ENODEV"), or may fail with when the
+	// verdict is Depends; "" for OK.
+	Errno string
+	// Phase is the call that fails or may fail: "bind" or "listen".
+	Phase string
+	// Blockers are the existing sockets that block the bind, definite
+	// ones first.
+	Blockers []Blocker
+	// Rule explains the verdict in plain words.
+	Rule string
+	// DependsOn lists the hidden facts the answer turns on, e.g.
+	// "SO_REUSEADDR of socket cookie 4711".
+	DependsOn []string
+	// CacheDependent reports that the answer turns on the port's TCP
+	// bind-bucket cache (kernel.md Q3): the kernel remembers whether every
+	// earlier bind to the port had SO_REUSEADDR or SO_REUSEPORT, and when
+	// that cache matches it skips the conflict check. The cache depends on
+	// the order of past binds, including sockets since closed, which no
+	// interface shows.
+	CacheDependent bool
+	// Help suggests what would make the bind succeed.
+	Help []string
+}
+
+// CheckBind predicts the outcome of bind(2) (and listen(2) when
+// req.Listen) on a new socket, from the sockets in snap, following the
+// kernel's rules (kernel.md B0-B5, Q1-Q3). Hidden options of existing
+// sockets come from flags (nil: all unknown) and from sound inferences.
+// It never guesses: where a hidden input decides, the verdict is Depends.
+func CheckBind(snap *sockscope.Snapshot, req BindRequest, env Env, flags FlagFunc) BindResult {
+	n, res, ok := checkB0(req, env)
+	if !ok {
+		return res
+	}
+	var owners []*view
+	var all []*sockscope.Socket
+	if snap != nil {
+		all = snap.Sockets
+	}
+	nsCount := 0
+	for _, s := range all {
+		if s == nil || s.Proto != req.Proto || !inNetNS(s, req.NetNS) {
+			continue
+		}
+		if s.Family != sockscope.FamilyInet && s.Family != sockscope.FamilyInet6 {
+			continue
+		}
+		if s.Local.Port() != req.Addr.Port() {
+			continue
+		}
+		if req.Proto == sockscope.TCP && (s.State == sockscope.SynRecv || s.State == sockscope.NewSynRecv) {
+			continue // request sockets own no port (B1)
+		}
+		owners = append(owners, newView(s, flags))
+	}
+	if req.NetNS == 0 {
+		var ss []*sockscope.Socket
+		for _, v := range owners {
+			ss = append(ss, v.s)
+		}
+		nsCount = namespaces(ss)
+	}
+	if req.Addr.Port() == 0 {
+		return BindResult{Verdict: OK, Rule: autobindRule(req, env)}
+	}
+	if req.Proto == sockscope.TCP {
+		inferListeners(owners)
+	}
+
+	var r BindResult
+	switch req.Proto {
+	case sockscope.TCP:
+		r = checkTCP(n, owners, req.Listen)
+	default:
+		r = checkUDP(n, owners)
+	}
+	if nsCount > 1 {
+		r.Help = append(r.Help, fmt.Sprintf("the snapshot holds sockets of %d network namespaces on this port; set BindRequest.NetNS to check one", nsCount))
+	}
+	return r
+}
+
+// reqView builds the view of the socket to be bound. It assumes B0 passed.
+func reqView(req BindRequest, dev uint32, env Env) *view {
+	a := req.Addr.Addr().WithZone("")
+	n := &view{dev: dev, uid: req.UID, state: sockscope.Close, ra: tri(req.ReuseAddr), rp: tri(req.ReusePort)}
+	if a.Is4() {
+		n.fam, n.v4, n.typ, n.v6only = sockscope.FamilyInet, a, typeMapped, no
+		return n
+	}
+	n.fam, n.a6 = sockscope.FamilyInet6, a
+	n.v6only = req.V6Only
+	if n.v6only == unknown {
+		n.v6only = tri(env.BindV6Only)
+	}
+	switch {
+	case a.IsUnspecified():
+		n.typ, n.v4 = typeAny, v4Any
+	case a.Is4In6():
+		n.typ, n.v4 = typeMapped, a.Unmap()
+	default:
+		n.typ, n.v4, n.v6only = typeOther, v6Loopback4, yes // forced (0.3)
+	}
+	return n
+}
+
+func fail(errno, rule string, help ...string) BindResult {
+	return BindResult{Verdict: Fail, Errno: errno, Phase: "bind", Rule: rule, Help: help}
+}
+
+// checkB0 applies the checks made before any conflict test, in the
+// kernel's order (__inet_bind, __inet6_bind).
+func checkB0(req BindRequest, env Env) (*view, BindResult, bool) {
+	if !req.Proto.HasPorts() {
+		return nil, fail("EINVAL", fmt.Sprintf("%s sockets have no ports to bind", req.Proto)), false
+	}
+	addr := req.Addr.Addr()
+	if !addr.IsValid() {
+		return nil, fail("EINVAL", "no address given"), false
+	}
+	port := req.Addr.Port()
+	a := addr.WithZone("")
+	dev := req.Device
+	if dev != 0 && !env.hasIfindex(dev) {
+		return nil, fail("ENODEV", fmt.Sprintf("SO_BINDTODEVICE fails before bind: there is no interface with index %d", dev)), false
+	}
+	privileged := port != 0 && port < env.UnprivilegedPortStart && !env.CanBindPrivileged
+	privRule := fmt.Sprintf("port %d is below net.ipv4.ip_unprivileged_port_start (%d), and binding it needs CAP_NET_BIND_SERVICE, which the caller lacks", port, env.UnprivilegedPortStart)
+	privHelp := []string{
+		fmt.Sprintf("use a port of %d or above", env.UnprivilegedPortStart),
+		"grant the program CAP_NET_BIND_SERVICE (setcap cap_net_bind_service=+ep, or AmbientCapabilities= in a systemd unit)",
+		"or lower net.ipv4.ip_unprivileged_port_start in this network namespace",
+	}
+	nonlocalHelp := func(sysctl string) []string {
+		return []string{
+			"bind an address configured on an interface of this namespace, or the wildcard",
+			"set IP_FREEBIND (or IP_TRANSPARENT) on the socket before bind",
+			"or set " + sysctl + "=1",
+		}
+	}
+
+	if a.Is4() {
+		if !env.isLocal(a) && !req.Freebind && !env.NonlocalBind {
+			return nil, fail("EADDRNOTAVAIL", fmt.Sprintf("%s is not a local address of this namespace, and neither IP_FREEBIND nor net.ipv4.ip_nonlocal_bind allows binding it", a), nonlocalHelp("net.ipv4.ip_nonlocal_bind")...), false
+		}
+		if privileged {
+			return nil, fail("EACCES", privRule, privHelp...), false
+		}
+		return reqView(req, dev, env), BindResult{}, true
+	}
+
+	// AF_INET6.
+	if a.IsMulticast() && req.Proto == sockscope.TCP {
+		return nil, fail("EINVAL", "a TCP socket cannot bind a multicast address"), false
+	}
+	if privileged {
+		return nil, fail("EACCES", privRule, privHelp...), false
+	}
+	v6only := req.V6Only
+	if v6only == unknown {
+		v6only = tri(env.BindV6Only)
+	}
+	if a.Is4In6() {
+		if v6only == yes {
+			src := "it was set on the socket"
+			if req.V6Only == unknown {
+				src = "net.ipv6.bindv6only=1 makes it the default"
+			}
+			return nil, fail("EINVAL", fmt.Sprintf("%s is a v4-mapped address, which an IPV6_V6ONLY socket cannot bind (%s)", a, src),
+				"clear IPV6_V6ONLY before bind, or bind the IPv4 address on an AF_INET socket"), false
+		}
+		if !env.isLocal(a.Unmap()) && !req.Freebind && !env.NonlocalBind {
+			return nil, fail("EADDRNOTAVAIL", fmt.Sprintf("%s is not a local address of this namespace, and neither IP_FREEBIND nor net.ipv4.ip_nonlocal_bind allows binding it", a.Unmap()), nonlocalHelp("net.ipv4.ip_nonlocal_bind")...), false
+		}
+		return reqView(req, dev, env), BindResult{}, true
+	}
+	if !a.IsUnspecified() {
+		if needsScope(a) {
+			if z := addr.Zone(); z != "" {
+				i, ok := env.ifindex(z)
+				if !ok {
+					return nil, fail("EINVAL", fmt.Sprintf("the zone %q of %s names no known interface", z, addr)), false
+				}
+				dev = i
+			}
+			if dev == 0 {
+				return nil, fail("EINVAL", fmt.Sprintf("%s is link-local: binding it needs a scope id (%s%%eth0) or a bound device", a, a),
+					"add the interface as the zone of the address, or set SO_BINDTODEVICE first"), false
+			}
+			if !env.hasIfindex(dev) {
+				return nil, fail("ENODEV", fmt.Sprintf("there is no interface with index %d", dev)), false
+			}
+		}
+		if !a.IsMulticast() && !env.isLocal(a) && !req.Freebind && !env.NonlocalBind6 {
+			return nil, fail("EADDRNOTAVAIL", fmt.Sprintf("%s is not a local address of this namespace, and neither IP_FREEBIND nor net.ipv6.ip_nonlocal_bind allows binding it", a), nonlocalHelp("net.ipv6.ip_nonlocal_bind")...), false
+		}
+	}
+	return reqView(req, dev, env), BindResult{}, true
+}
+
+// needsScope is __ipv6_addr_needs_scope_id: link-local unicast and
+// link- or interface-local multicast.
+func needsScope(a netip.Addr) bool {
+	return a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast()
+}
+
+func autobindRule(req BindRequest, env Env) string {
+	lo, hi := env.LocalPortRange[0], env.LocalPortRange[1]
+	if req.Proto == sockscope.TCP {
+		return fmt.Sprintf("port 0 asks the kernel to choose: it takes a port from net.ipv4.ip_local_port_range (%d-%d) that no overlapping socket owns (even SO_REUSEADDR on both sides does not count as free here), skipping ip_local_reserved_ports; it fails with EADDRINUSE only when none is left", lo, hi)
+	}
+	return fmt.Sprintf("port 0 asks the kernel to choose a random free port from net.ipv4.ip_local_port_range (%d-%d)", lo, hi)
+}
+
+// inferListeners applies kernel.md O2 to TCP listeners: two LISTEN sockets
+// on identical (family, address, device, v6only) both have SO_REUSEPORT; so
+// do overlapping listeners (the only way past the listen() check).
+func inferListeners(owners []*view) {
+	var ls []*view
+	for _, v := range owners {
+		if v.state == sockscope.Listen {
+			ls = append(ls, v)
+		}
+	}
+	for i, a := range ls {
+		for _, b := range ls[i+1:] {
+			if !devOverlap(a.dev, b.dev) {
+				continue
+			}
+			if addrOverlap(a, b) != yes && addrOverlap(b, a) != yes {
+				continue
+			}
+			for _, v := range []*view{a, b} {
+				if v.rp == unknown {
+					v.rp = yes
+					v.inferred = "SO_REUSEPORT inferred: it shares a listening address with another listener, which only SO_REUSEPORT allows"
+				}
+			}
+		}
+	}
+}
+
+// conflictTCP evaluates inet_bind_conflict for an explicit bind (relax,
+// reuseport_ok): whether e blocks n, given that their devices overlap.
+func conflictTCP(n, e *view) (conflict, ov, bothRA, rpOK sockscope.Tristate) {
+	ov = addrOverlap(n, e)
+	bothRA = and3(n.ra, e.ra, tri(e.state != sockscope.Listen))
+	rpOK = and3(n.rp, e.rp, or3(tri(e.state == sockscope.TimeWait), tri(e.uid == n.uid)))
+	conflict = and3(ov, not3(bothRA), not3(rpOK))
+	return
+}
+
+// phase is the outcome of one conflict check (bind or listen).
+type phase struct {
+	name      string
+	verdict   string
+	blockers  []Blocker
+	depends   []string
+	cache     bool
+	firstRule string
+}
+
+func checkTCP(n *view, owners []*view, listen bool) BindResult {
+	phases := []phase{tcpPhase(n, owners, "bind")}
+	if listen {
+		ln := *n
+		ln.state = sockscope.Listen
+		phases = append(phases, tcpPhase(&ln, owners, "listen"))
+	}
+	return combine(n, phases, owners)
+}
+
+func tcpPhase(n *view, owners []*view, name string) phase {
+	p := phase{name: name}
+	anyUnknown := false
+	for _, e := range owners {
+		if !devOverlap(n.dev, e.dev) {
+			continue
+		}
+		c, ov, bothRA, rpOK := conflictTCP(n, e)
+		if c == no {
+			continue
+		}
+		b := Blocker{Socket: e.s, Definite: c == yes, Reason: reasonTCP(n, e, ov, bothRA, rpOK)}
+		p.blockers = append(p.blockers, b)
+		if c == unknown {
+			anyUnknown = true
+			p.depends = append(p.depends, hiddenTCP(n, e, ov, bothRA, rpOK)...)
+		}
+	}
+	definite := slices.ContainsFunc(p.blockers, func(b Blocker) bool { return b.Definite })
+	switch {
+	case definite:
+		p.verdict = Fail
+	case anyUnknown:
+		p.verdict = Depends
+	default:
+		p.verdict = OK
+	}
+	if p.verdict != OK && fastPathPossible(n, owners, name == "listen") {
+		p.cache = true
+		if p.verdict == Fail {
+			p.verdict = Depends
+		}
+		p.depends = append(p.depends, "the port's TCP bind-bucket cache (fastreuse/fastreuseport), set by the order of past binds")
+	}
+	return p
+}
+
+// fastPathPossible reports whether inet_csk_get_port's fast path might skip
+// the conflict walk (kernel.md Q3), judged from the sockets that still own
+// the port. An owner known to lack SO_REUSEADDR, or any listener, means
+// tb->fastreuse is not positive; tb->fastreuseport can only match the new
+// socket if some owner with SO_REUSEPORT and the same uid set it to an
+// address covering the new one (or set it first, and every later binder
+// had SO_REUSEPORT too). Past binds of sockets since closed are not seen.
+func fastPathPossible(n *view, owners []*view, atListen bool) bool {
+	if len(owners) == 0 {
+		return false
+	}
+	if !atListen && n.ra == yes {
+		f1 := true
+		for _, e := range owners {
+			if e.state == sockscope.Listen || e.ra == no {
+				f1 = false
+				break
+			}
+		}
+		if f1 {
+			return true
+		}
+	}
+	if n.rp != yes {
+		return false
+	}
+	allRP := true
+	for _, e := range owners {
+		if e.rp == no {
+			allRP = false
+		}
+	}
+	for _, x := range owners {
+		if x.rp == no {
+			continue
+		}
+		if x.state != sockscope.TimeWait && x.uid != n.uid {
+			continue
+		}
+		if allRP || rcvEqual(x, n, true, false) != no {
+			return true
+		}
+	}
+	return false
+}
+
+func reasonTCP(n, e *view, ov, bothRA, rpOK sockscope.Tristate) string {
+	var b strings.Builder
+	where := overlapWords(n, e)
+	switch e.state {
+	case sockscope.Listen:
+		fmt.Fprintf(&b, "it listens %s; SO_REUSEADDR never lets a second socket share a listening address on Linux", where)
+	case sockscope.TimeWait:
+		fmt.Fprintf(&b, "it is a TIME-WAIT socket %s; rebinding over it needs SO_REUSEADDR on your socket and on the socket that closed (a TIME-WAIT keeps that socket's flags, which are not visible)", where)
+	default:
+		fmt.Fprintf(&b, "it owns the port %s (%s); sharing needs SO_REUSEADDR on both sockets", where, e.state)
+		if n.ra != yes {
+			b.WriteString(", and yours does not have it")
+		} else if e.ra == no {
+			b.WriteString(", and it does not have it")
+		}
+	}
+	b.WriteString("; ")
+	b.WriteString(rpWords(n, e, rpOK))
+	if ov == unknown {
+		b.WriteString("; the overlap itself depends on its IPV6_V6ONLY, which the kernel does not report for this state")
+	}
+	if e.inferred != "" {
+		b.WriteString(" (" + e.inferred + ")")
+	}
+	return b.String()
+}
+
+// rpWords explains what SO_REUSEPORT would do for n against e.
+func rpWords(n, e *view, rpOK sockscope.Tristate) string {
+	tw := e.state == sockscope.TimeWait
+	uidOK := tw || e.uid == n.uid
+	switch {
+	case rpOK == yes:
+		return "SO_REUSEPORT on both sockets lets them share it"
+	case n.rp != yes && e.rp == no:
+		return "SO_REUSEPORT would not help: it does not have it"
+	case n.rp != yes && !uidOK:
+		return fmt.Sprintf("SO_REUSEPORT would help only with the same owner: it belongs to uid %d, you bind as uid %d", e.uid, n.uid)
+	case n.rp != yes && e.rp == yes:
+		return "SO_REUSEPORT would let you share it: it has SO_REUSEPORT, yours does not"
+	case n.rp != yes:
+		if tw {
+			return "SO_REUSEPORT would let you share it, only if the socket that closed had it too"
+		}
+		return fmt.Sprintf("SO_REUSEPORT would let you share it, only if it set SO_REUSEPORT too and you bind as uid %d", e.uid)
+	case e.rp == no:
+		return "your SO_REUSEPORT does not help: it does not have SO_REUSEPORT"
+	case !uidOK:
+		return fmt.Sprintf("your SO_REUSEPORT does not help: it belongs to uid %d and you bind as uid %d", e.uid, n.uid)
+	default:
+		return "your SO_REUSEPORT helps only if it set SO_REUSEPORT too, which the kernel does not show"
+	}
+}
+
+// hiddenTCP lists the hidden facts a TCP conflict turns on.
+func hiddenTCP(n, e *view, ov, bothRA, rpOK sockscope.Tristate) []string {
+	var out []string
+	name := sockName(e.s)
+	if ov == unknown {
+		out = append(out, "IPV6_V6ONLY of "+name)
+	}
+	if bothRA == unknown && e.ra == unknown {
+		if e.state == sockscope.TimeWait {
+			out = append(out, "SO_REUSEADDR of the socket that left TIME-WAIT "+name)
+		} else {
+			out = append(out, "SO_REUSEADDR of "+name)
+		}
+	}
+	if rpOK == unknown && e.rp == unknown {
+		out = append(out, "SO_REUSEPORT of "+name)
+	}
+	return out
+}
+
+// overlapWords describes how e's address covers n's.
+func overlapWords(n, e *view) string {
+	ep := sockscope.FormatAddrPort(e.s.Local)
+	switch {
+	case e.fam == sockscope.FamilyInet6 && e.typ == typeAny:
+		if n.fam == sockscope.FamilyInet || n.typ == typeMapped {
+			return "on the dual-stack wildcard " + ep + " (IPV6_V6ONLY off), which covers every IPv4 address"
+		}
+		return "on the IPv6 wildcard " + ep + ", which covers yours"
+	case e.fam == sockscope.FamilyInet && e.isWild4():
+		return "on the wildcard " + ep + ", which covers yours"
+	case n.fam == sockscope.FamilyInet && n.isWild4() || n.fam == sockscope.FamilyInet6 && n.typ == typeAny:
+		return "on " + ep + ", which your wildcard covers"
+	}
+	return "on the same address " + ep
+}
+
+func combine(n *view, phases []phase, owners []*view) BindResult {
+	r := BindResult{Verdict: OK}
+	var failAt, depAt *phase
+	for i := range phases {
+		p := &phases[i]
+		switch p.verdict {
+		case Fail:
+			if failAt == nil {
+				failAt = p
+			}
+		case Depends:
+			if depAt == nil {
+				depAt = p
+			}
+		}
+		if p.cache {
+			r.CacheDependent = true
+		}
+	}
+	pick := failAt
+	switch {
+	case failAt != nil:
+		r.Verdict = Fail
+	case depAt != nil:
+		r.Verdict = Depends
+		pick = depAt
+	}
+	if pick == nil {
+		r.Rule = okRule(n, owners)
+		return r
+	}
+	r.Errno = "EADDRINUSE"
+	r.Phase = pick.name
+	seen := map[*sockscope.Socket]bool{}
+	for _, p := range []*phase{failAt, depAt} {
+		if p == nil {
+			continue
+		}
+		for _, b := range p.blockers {
+			if !seen[b.Socket] {
+				seen[b.Socket] = true
+				r.Blockers = append(r.Blockers, b)
+			}
+		}
+		for _, d := range p.depends {
+			if !slices.Contains(r.DependsOn, d) {
+				r.DependsOn = append(r.DependsOn, d)
+			}
+		}
+	}
+	slices.SortStableFunc(r.Blockers, func(a, b Blocker) int {
+		if a.Definite == b.Definite {
+			return 0
+		}
+		if a.Definite {
+			return -1
+		}
+		return 1
+	})
+	if len(r.Blockers) > 0 {
+		first := r.Blockers[0]
+		r.Rule = describe(first.Socket) + ": " + first.Reason
+		if pick.name == "listen" && r.Verdict == Fail {
+			r.Rule = "bind() succeeds but listen() fails: the kernel repeats the conflict check at listen(). " + r.Rule
+		}
+	} else {
+		r.Rule = "no socket blocks the bind outright"
+	}
+	if r.Verdict == Depends && r.CacheDependent && len(r.DependsOn) == 1 {
+		r.Rule += ". The full conflict check fails, but the kernel may skip it: the port's bind-bucket cache lets a socket through without the check when every earlier bind to the port had SO_REUSEADDR (and none listened), or when an earlier SO_REUSEPORT bind by the same uid covered this address. That cache depends on the order of past binds, which no interface exposes"
+	}
+	r.Help = helpFor(n, r.Blockers)
+	return r
+}
+
+func okRule(n *view, owners []*view) string {
+	if len(owners) == 0 {
+		return "no socket in this namespace owns the port"
+	}
+	return fmt.Sprintf("%d socket(s) own the port, but none conflicts: their addresses or devices do not overlap yours, or the reuse options allow sharing", len(owners))
+}
+
+func helpFor(n *view, blockers []Blocker) []string {
+	var h []string
+	add := func(s string) {
+		if !slices.Contains(h, s) {
+			h = append(h, s)
+		}
+	}
+	for _, b := range blockers {
+		s := b.Socket
+		switch {
+		case s.State == sockscope.TimeWait:
+			add("set SO_REUSEADDR on the new socket (it also needs SO_REUSEADDR on the socket that closed), or wait for TIME-WAIT to end (60 s)")
+		case s.State == sockscope.Listen:
+			add("use another port, or stop the listener " + holderText(s)[len("held by "):])
+			add(fmt.Sprintf("to share the listening address, set SO_REUSEPORT on every socket, created by the same uid (%d)", s.UID))
+		default:
+			add("set SO_REUSEADDR on both sockets, or SO_REUSEPORT on both with the same uid")
+		}
+		if s.Family == sockscope.FamilyInet6 && s.Local.Addr().IsUnspecified() && (n.fam == sockscope.FamilyInet || n.typ == typeMapped) {
+			add("set IPV6_V6ONLY on the [::] socket before its bind, so it stops covering IPv4")
+		}
+	}
+	if n.fam == sockscope.FamilyInet6 && n.typ == typeAny && n.v6only != yes {
+		add("set IPV6_V6ONLY on the new socket if it need not accept IPv4")
+	}
+	return h
+}
+
+// checkUDP follows udp_lib_lport_inuse (kernel.md B4, Q2): the port's hash
+// chain is walked in order; sockets that overlap and do not both have
+// SO_REUSEADDR are looked at, and the first one decides: both SO_REUSEPORT
+// and the same uid let the bind succeed at once, anything else fails.
+func checkUDP(n *view, owners []*view) BindResult {
+	// AF_INET6 sockets with unknown SO_REUSEPORT could be at the head or the
+	// tail of the chain: try both.
+	var unk []*view
+	for _, e := range owners {
+		if e.fam == sockscope.FamilyInet6 && e.rp == unknown && devOverlap(n.dev, e.dev) && addrOverlap(n, e) != no {
+			unk = append(unk, e)
+		}
+	}
+	if len(unk) > 10 {
+		unk = unk[:10]
+	}
+	type outcome struct {
+		ok      bool
+		blocker *view
+		sure    bool
+	}
+	var outs []outcome
+	var depends []string
+	addDep := func(d string) {
+		if !slices.Contains(depends, d) {
+			depends = append(depends, d)
+		}
+	}
+	for mask := 0; mask < 1<<len(unk); mask++ {
+		assumed := map[*view]sockscope.Tristate{}
+		for i, v := range unk {
+			assumed[v] = tri(mask&(1<<i) != 0)
+		}
+		rp := func(v *view) sockscope.Tristate {
+			if t, ok := assumed[v]; ok {
+				return t
+			}
+			return v.rp
+		}
+		order := chainOrder(owners, rp)
+		done := false
+		for _, e := range order {
+			if !devOverlap(n.dev, e.dev) {
+				continue
+			}
+			ov := addrOverlap(n, e)
+			bothRA := and3(n.ra, e.ra)
+			skip := or3(bothRA, not3(ov))
+			if skip == yes {
+				continue
+			}
+			pass := and3(n.rp, rp(e), tri(e.uid == n.uid))
+			if ov == unknown {
+				addDep("IPV6_V6ONLY of " + sockName(e.s))
+			}
+			if bothRA == unknown {
+				addDep("SO_REUSEADDR of " + sockName(e.s))
+			}
+			if pass == unknown {
+				addDep("SO_REUSEPORT of " + sockName(e.s))
+			}
+			if pass != no {
+				outs = append(outs, outcome{ok: true})
+			}
+			if pass != yes {
+				outs = append(outs, outcome{blocker: e, sure: skip == no && pass == no})
+			}
+			if skip == no {
+				done = true
+				break
+			}
+		}
+		if !done {
+			outs = append(outs, outcome{ok: true})
+		}
+	}
+	if len(unk) > 0 {
+		for _, v := range unk {
+			addDep("SO_REUSEPORT of " + sockName(v.s) + " (it also decides the socket's place in the port's hash chain)")
+		}
+	}
+	var r BindResult
+	okSeen, failSeen := false, false
+	seen := map[*view]bool{}
+	for _, o := range outs {
+		if o.ok {
+			okSeen = true
+			continue
+		}
+		failSeen = true
+		if !seen[o.blocker] {
+			seen[o.blocker] = true
+			r.Blockers = append(r.Blockers, Blocker{Socket: o.blocker.s, Definite: o.sure, Reason: reasonUDP(n, o.blocker)})
+		}
+	}
+	switch {
+	case failSeen && !okSeen:
+		r.Verdict, r.Errno, r.Phase = Fail, "EADDRINUSE", "bind"
+	case failSeen:
+		r.Verdict, r.Errno, r.Phase = Depends, "EADDRINUSE", "bind"
+		r.DependsOn = depends
+		for i := range r.Blockers {
+			r.Blockers[i].Definite = false
+		}
+	default:
+		r.Verdict = OK
+		r.Rule = okRule(n, owners)
+		if len(owners) > 0 && hasOverlap(n, owners) {
+			r.Rule = "the port is shared: every overlapping socket the kernel looks at allows it (SO_REUSEADDR on both, or SO_REUSEPORT on both with the same uid; the check stops at the first SO_REUSEPORT match)"
+		}
+		return r
+	}
+	b := r.Blockers[0]
+	r.Rule = describe(b.Socket) + ": " + b.Reason
+	if r.Verdict == Depends {
+		r.Rule = "it depends on hidden flags. If it blocks: " + r.Rule
+	}
+	r.Help = helpFor(n, r.Blockers)
+	return r
+}
+
+func hasOverlap(n *view, owners []*view) bool {
+	for _, e := range owners {
+		if devOverlap(n.dev, e.dev) && addrOverlap(n, e) != no {
+			return true
+		}
+	}
+	return false
+}
+
+func reasonUDP(n, e *view) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "it is bound %s; UDP sharing needs SO_REUSEADDR on both sockets, or SO_REUSEPORT on both and the same uid", overlapWords(n, e))
+	switch {
+	case n.ra != yes && n.rp != yes:
+		b.WriteString(", and yours has neither")
+	case e.ra == no && e.rp == no:
+		b.WriteString(", and it has neither")
+	case e.uid != n.uid && n.ra != yes:
+		b.WriteString(", and it belongs to uid " + strconv.FormatUint(uint64(e.uid), 10))
+	}
+	return b.String()
+}

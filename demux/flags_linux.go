@@ -1,0 +1,65 @@
+package demux
+
+import (
+	"golang.org/x/sys/unix"
+
+	"github.com/sockscope/sockscope"
+)
+
+var _ FlagFunc = ReadFlags
+
+// ReadFlags reads SO_REUSEADDR, SO_REUSEPORT and IPV6_V6ONLY of a socket
+// through one of its holders (kernel.md O3): pidfd_open(2) on the holder's
+// process, pidfd_getfd(2) to duplicate its file descriptor, getsockopt(2) on
+// the duplicate, which is then closed. It only reads; the socket is not
+// changed. The duplicate is used only if its inode is the socket's.
+//
+// It needs ptrace access to the holder (same uid without restrictions, or
+// CAP_SYS_PTRACE). Fields it cannot read are Unknown: no holder (TIME-WAIT
+// sockets, orphans), no permission, the process or fd gone, or a kernel
+// without pidfd_getfd (5.6+). The holder must be in a PID namespace the
+// caller can address with the PID the snapshot recorded.
+func ReadFlags(s *sockscope.Socket) Flags {
+	if s == nil || s.Inode == 0 {
+		return Flags{}
+	}
+	for _, h := range s.Holders {
+		if h.Proc == nil || h.Proc.PID <= 0 || h.FD < 0 {
+			continue
+		}
+		if f, ok := readFlags(h.Proc.PID, h.FD, s); ok {
+			return f
+		}
+	}
+	return Flags{}
+}
+
+func readFlags(pid, fd int, s *sockscope.Socket) (Flags, bool) {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return Flags{}, false
+	}
+	defer unix.Close(pidfd)
+	dup, err := unix.PidfdGetfd(pidfd, fd, 0)
+	if err != nil {
+		return Flags{}, false
+	}
+	defer unix.Close(dup)
+	var st unix.Stat_t
+	if err := unix.Fstat(dup, &st); err != nil || st.Ino != s.Inode || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+		return Flags{}, false
+	}
+	var f Flags
+	if v, err := unix.GetsockoptInt(dup, unix.SOL_SOCKET, unix.SO_REUSEADDR); err == nil {
+		f.ReuseAddr = tri(v != 0)
+	}
+	if v, err := unix.GetsockoptInt(dup, unix.SOL_SOCKET, unix.SO_REUSEPORT); err == nil {
+		f.ReusePort = tri(v != 0)
+	}
+	if s.Family == sockscope.FamilyInet6 {
+		if v, err := unix.GetsockoptInt(dup, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err == nil {
+			f.V6Only = tri(v != 0)
+		}
+	}
+	return f, true
+}

@@ -43,6 +43,12 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	names := map[string]string{} // container ID -> name
+	for _, ns := range spaces {
+		if len(ns.ns.PIDs) > 0 {
+			labelNetNS(ns.model, procRoot, ns.ns.PIDs, names)
+		}
+	}
 
 	// The holder scan runs beside the dumps.
 	var (
@@ -97,7 +103,7 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 
 	if opts.Holders {
 		hwg.Wait()
-		attachHolders(snap, hres, herr, time.Since(hstart))
+		attachHolders(snap, hres, herr, time.Since(hstart), procRoot, names)
 	}
 	linkPeers(snap.Sockets)
 	snap.Sort()
@@ -238,7 +244,7 @@ var inetProtos = []struct {
 }{
 	{TCP, unix.IPPROTO_TCP, "tcp"},
 	{UDP, unix.IPPROTO_UDP, "udp"},
-	{UDPLite, unix.IPPROTO_UDPLITE, "udplite"},
+	{UDPLite, 136, "udplite"}, // IPPROTO_UDPLITE (not defined by x/sys/unix on every OS),
 	{Raw, unix.IPPROTO_RAW, "raw"},
 }
 
@@ -435,7 +441,7 @@ func (b *builder) addUnix(r *sockdiag.UnixRecord) {
 }
 
 // attachHolders joins the holder scan to the sockets by inode.
-func attachHolders(snap *Snapshot, res *holders.Result, err error, took time.Duration) {
+func attachHolders(snap *Snapshot, res *holders.Result, err error, took time.Duration, procRoot string, names map[string]string) {
 	if res == nil {
 		snap.Warnings = append(snap.Warnings, Warning{Kind: "holders", Count: 1, Msg: fmt.Sprintf("holders could not be read: %v", err)})
 		return
@@ -444,6 +450,7 @@ func attachHolders(snap *Snapshot, res *holders.Result, err error, took time.Dur
 	for i, p := range res.Procs {
 		procs[i] = Process{PID: p.PID, PPID: p.PPID, Comm: p.Comm, Cmdline: p.Cmdline, UID: p.UID, User: p.User, Cgroup: p.Cgroup, NetNS: p.NetNS}
 	}
+	labelProcesses(procs, snap.NetNS, procRoot, names)
 	partial := res.Denied > 0 || len(res.TimedOut) > 0 || err != nil
 	hidden := 0
 	for _, s := range snap.Sockets {

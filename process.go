@@ -13,6 +13,12 @@ type Process struct {
 	Cgroup string
 	// NetNS is the inode of the process's network namespace.
 	NetNS uint64
+	// Unit is the systemd unit the process runs in ("nginx.service"),
+	// from its cgroup; "" if none.
+	Unit string
+	// Container names the container the process runs in (its name where
+	// the runtime's metadata is readable, else a 12-digit ID); "" if none.
+	Container string
 }
 
 // Holder is one (process, file descriptor) that refers to a socket.
@@ -40,4 +46,7 @@ type NetNS struct {
 	Container string
 	Pod       string
 	Unit      string
+	// Runtime is the container runtime ("docker", "containerd", "cri-o",
+	// "podman", "kubernetes", "lxc"), where known.
+	Runtime string
 }

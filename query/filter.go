@@ -446,29 +446,45 @@ type nsNode struct {
 	inode uint64 // netns given as an inode number
 }
 
-func (n *nsNode) needsHolders() bool { return false }
+// needsHolders: container and unit also match the holders' own container
+// and unit (a host namespace holds many units).
+func (n *nsNode) needsHolders() bool { return n.field != nsNetNS }
 func (n *nsNode) match(s *sockscope.Socket) bool {
 	ns := s.NetNS
-	if ns == nil {
-		return false
-	}
 	switch n.field {
 	case nsNetNS:
-		return (n.inode != 0 && ns.Inode == n.inode) || ns.Name == n.value
+		return ns != nil && ((n.inode != 0 && ns.Inode == n.inode) || ns.Name == n.value)
 	case nsContainer:
-		if ns.Container == "" {
-			return false
-		}
-		return strings.HasPrefix(ns.Container, n.value) || ns.Name == n.value
-	default:
-		if ns.Unit == "" {
-			return false
-		}
-		if ns.Unit == n.value || ns.Unit == n.value+".service" {
+		if ns != nil && ns.Container != "" && (strings.HasPrefix(ns.Container, n.value) || ns.Name == n.value) {
 			return true
 		}
-		return hasMeta(n.value) && globMatch(n.value, ns.Unit, false)
+		for _, h := range s.Holders {
+			if h.Proc != nil && h.Proc.Container != "" && strings.HasPrefix(h.Proc.Container, n.value) {
+				return true
+			}
+		}
+		return false
+	default:
+		if ns != nil && n.unitMatch(ns.Unit) {
+			return true
+		}
+		for _, h := range s.Holders {
+			if h.Proc != nil && n.unitMatch(h.Proc.Unit) {
+				return true
+			}
+		}
+		return false
 	}
+}
+
+func (n *nsNode) unitMatch(unit string) bool {
+	if unit == "" {
+		return false
+	}
+	if unit == n.value || unit == n.value+".service" {
+		return true
+	}
+	return hasMeta(n.value) && globMatch(n.value, unit, false)
 }
 func (n *nsNode) write(b *strings.Builder, _ binop) {
 	b.WriteString(nsWords[n.field] + " " + escapeWord(n.value))

@@ -370,7 +370,10 @@ func TestStatesAndHolders(t *testing.T) {
 		{"proc sshd", sockscope.AllStates, true},
 		{"not pid 1", sockscope.AllStates, true},
 		{"sport = :1 or user 0", sockscope.AllStates, true},
-		{"netns host container x unit y", sockscope.AllStates, false},
+		{"netns host", sockscope.AllStates, false},
+		{"container x", sockscope.AllStates, true}, // also matches the holders' container
+		{"unit y", sockscope.AllStates, true},      // a host namespace holds many units
+		{"netns host container x unit y", sockscope.AllStates, true},
 	}
 	for _, tt := range tests {
 		f := mustParse(t, tt.in)

@@ -44,6 +44,7 @@ var (
 //
 // A Conn is not safe for concurrent use: it owns one receive buffer and one
 // reused record per kind, and a dump must finish before the next request.
+// The zero Conn is not usable: create one with Dial.
 type Conn struct {
 	fd     int
 	portID uint32
@@ -118,11 +119,11 @@ func (c *Conn) init() error {
 // Close closes the socket. Calls after the first return an error wrapping
 // net.ErrClosed.
 func (c *Conn) Close() error {
-	if c.fd < 0 {
+	if c.buf == nil {
 		return errClosed
 	}
 	err := unix.Close(c.fd)
-	c.fd = -1
+	c.fd, c.buf = -1, nil
 	if err != nil {
 		return fmt.Errorf("sockdiag: close: %w", err)
 	}
@@ -256,7 +257,7 @@ func (c *Conn) LookupInet(family, protocol uint8, src, dst netip.AddrPort, ifind
 }
 
 func (c *Conn) check() error {
-	if c.fd < 0 {
+	if c.buf == nil { // closed, or not from Dial
 		return net.ErrClosed
 	}
 	return c.broken

@@ -815,6 +815,19 @@ func TestDumpCallbackError(t *testing.T) {
 			t.Fatalf("dump after a stopped dump: %d records, want >= %d", got, n)
 		}
 	}
+	// Stopping at the last record of a reply (here the only one) must not
+	// wait for data that will never come (walkMessages' own tests cover a
+	// NLMSG_DONE in the same datagram; Linux 6.18 sends it in the next).
+	ln, _, _ := tcpPair(t, "tcp4", "127.0.0.1:0")
+	start := time.Now()
+	err = c.DumpInet(InetRequest{Family: unix.AF_INET, Protocol: ProtoTCP, States: 1 << 10, SPort: addrPort(ln.Addr()).Port()},
+		func(*InetRecord) error { return stop })
+	if err != stop || time.Since(start) > 2*time.Second {
+		t.Fatalf("stop at the last record: %v after %v, want the callback's error at once", err, time.Since(start))
+	}
+	if got := dumpInet(t, c, InetRequest{Family: unix.AF_INET, Protocol: ProtoTCP, States: 1 << 10, SPort: addrPort(ln.Addr()).Port()}); len(got) != 1 {
+		t.Fatalf("dump after stopping at the last record: %d records, want 1", len(got))
+	}
 	err = c.DumpUnix(UnixRequest{}, func(*UnixRecord) error { return stop })
 	if err != stop && err != nil { // nil: no unix sockets at all
 		t.Fatalf("DumpUnix = %v, want the callback's error", err)

@@ -326,13 +326,18 @@ func nextAttr(b []byte) (typ uint16, val, rest []byte, err error) {
 //
 // It checks every header against seq and portID, the request's sequence
 // number and the socket's netlink port id. It reports done once it reaches
-// NLMSG_DONE or an NLMSG_ERROR; the error is then nil for a zero code (an
-// ACK or a clean end of dump) or a msgError. A message flagged
-// NLM_F_DUMP_INTR stops the walk with errDumpInterrupted. An error from fn
-// stops the walk and is returned unchanged. NLMSG_NOOP is skipped, other
-// types are ignored, and the walk never reads past b.
+// NLMSG_DONE or an NLMSG_ERROR, so the caller knows whether more datagrams
+// follow. An error code in either is returned as a msgError.
+//
+// An error from fn, or a message flagged NLM_F_DUMP_INTR
+// (errDumpInterrupted), stops the calls to fn but not the walk: the rest of
+// b is still scanned for the end of the reply, and that error is returned
+// with done. Malformed framing (a length out of bounds, a foreign seq or
+// port id) stops at once with done false. NLMSG_NOOP and unknown types are
+// skipped; the walk never reads past b.
 func walkMessages(b []byte, seq, portID uint32, fn func(payload []byte) error) (done bool, err error) {
 	ne := binary.NativeEndian
+	var stop error
 	for len(b) > 0 {
 		if len(b) < nlmsgHdrLen {
 			return false, malformed("%d trailing bytes, too short for a netlink header", len(b))
@@ -349,15 +354,12 @@ func walkMessages(b []byte, seq, portID uint32, fn func(payload []byte) error) (
 		b = b[min((int(n)+3)&^3, len(b)):]
 
 		if mseq != seq || mpid != portID {
-			return false, fmt.Errorf("%w: reply seq %d port id %d, want seq %d port id %d",
-				errMalformed, mseq, mpid, seq, portID)
+			return false, malformed("reply seq %d port id %d, want seq %d port id %d", mseq, mpid, seq, portID)
 		}
-		if flags&nlmFDumpIntr != 0 {
-			return false, errDumpInterrupted
+		if flags&nlmFDumpIntr != 0 && stop == nil {
+			stop = errDumpInterrupted
 		}
 		switch typ {
-		case nlmsgNoop:
-			continue
 		case nlmsgDone:
 			// The payload is an int32 (0 or -errno); very old kernels
 			// sent none.
@@ -366,7 +368,7 @@ func walkMessages(b []byte, seq, portID uint32, fn func(payload []byte) error) (
 					return true, msgError(-code)
 				}
 			}
-			return true, nil
+			return true, stop
 		case nlmsgError:
 			if len(payload) < 4 {
 				return false, malformed("NLMSG_ERROR of %d bytes", len(payload))
@@ -374,14 +376,14 @@ func walkMessages(b []byte, seq, portID uint32, fn func(payload []byte) error) (
 			if code := int32(ne.Uint32(payload)); code != 0 {
 				return true, msgError(-code)
 			}
-			return true, nil
+			return true, stop
 		case nlmsgOverrun:
 			return false, malformed("NLMSG_OVERRUN")
 		case sockDiagByFamily:
-			if err := fn(payload); err != nil {
-				return false, err
+			if stop == nil {
+				stop = fn(payload)
 			}
 		}
 	}
-	return false, nil
+	return false, stop
 }

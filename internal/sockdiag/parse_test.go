@@ -266,7 +266,8 @@ func TestWalkMalformed(t *testing.T) {
 		{"length past end", patch(tcp, 0, u32(uint32(len(tcp)+4))...), 0, false, errMalformed},
 		{"wrong seq", patch(tcp, first+8, u32(seq+1)...), 1, false, errMalformed},
 		{"wrong port id", patch(tcp, first+12, u32(pid+1)...), 1, false, errMalformed},
-		{"dump interrupted", patch(tcp, 6, u16(nlmFMulti|nlmFDumpIntr)...), 0, false, errDumpInterrupted},
+		{"dump interrupted", patch(tcp, 6, u16(nlmFMulti|nlmFDumpIntr)...), 0, true, errDumpInterrupted},
+		{"dump interrupted, no end", patch(tcp[:first], 6, u16(nlmFMulti|nlmFDumpIntr)...), 0, false, errDumpInterrupted},
 		{"overrun", patch(tcp, 4, u16(nlmsgOverrun)...), 0, false, errMalformed},
 		{"noop skipped", patch(tcp, 4, u16(nlmsgNoop)...), 4, true, nil},
 		{"unknown type ignored", patch(tcp, 4, u16(0x99)...), 4, true, nil},
@@ -302,12 +303,17 @@ func TestWalkMalformed(t *testing.T) {
 			}
 		})
 	}
-	t.Run("callback error stops", func(t *testing.T) {
+	t.Run("callback error stops the calls, not the walk", func(t *testing.T) {
 		stop := errors.New("stop")
 		n := 0
 		done, err := walkMessages(tcp, seq, pid, func([]byte) error { n++; return stop })
+		if !done || err != stop || n != 1 {
+			t.Errorf("done %v err %v calls %d, want true stop 1", done, err, n)
+		}
+		n = 0
+		done, err = walkMessages(tcp[:len(tcp)-20], seq, pid, func([]byte) error { n++; return stop })
 		if done || err != stop || n != 1 {
-			t.Errorf("done %v err %v calls %d, want false stop 1", done, err, n)
+			t.Errorf("without NLMSG_DONE: done %v err %v calls %d, want false stop 1", done, err, n)
 		}
 	})
 }

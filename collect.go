@@ -478,7 +478,11 @@ func attachHolders(snap *Snapshot, res *holders.Result, err error, took time.Dur
 	}
 	snap.HiddenHolders = hidden
 	if hidden > 0 {
-		msg := fmt.Sprintf("%d sockets' holders are hidden: %d processes could not be inspected (run as root to see them)", hidden, res.Denied)
+		why := "run as root to see them"
+		if os.Geteuid() == 0 {
+			why = "their /proc entries are not readable even by root, e.g. non-dumpable or in another user namespace"
+		}
+		msg := fmt.Sprintf("%d sockets' holders are hidden: %d processes could not be inspected (%s)", hidden, res.Denied, why)
 		snap.Warnings = append(snap.Warnings, Warning{Kind: "permission", Count: hidden, Msg: msg})
 	}
 	if len(res.TimedOut) > 0 {

@@ -321,7 +321,11 @@ func WritePorts(w io.Writer, v *PortsView, st Style) error {
 		}
 		t.Flush()
 		if n := len(b.Sockets); n > 0 {
-			fmt.Fprintf(bw, "  + %s share this port: %s\n", plural(n, "socket", "sockets"), countsText(b.States, 0, paint))
+			verb := "share"
+			if n == 1 {
+				verb = "shares"
+			}
+			fmt.Fprintf(bw, "  + %s %s this port: %s\n", plural(n, "socket", "sockets"), verb, countsText(b.States, 0, paint))
 			if len(b.Peers) > 0 {
 				fmt.Fprintf(bw, "    peers: %s\n", peersText(b.Peers, 5))
 			}

@@ -1,0 +1,366 @@
+// Command bench times sockscope beside ss, netstat and lsof on a large,
+// real socket table built in a private network namespace.
+//
+// It needs root (it creates a network namespace and raises fd limits):
+//
+//	go run ./bench -sizes 1000,10000,100000,200000 -procs 50 -runs 5 -out docs/bench.md
+//
+// For each size N it creates the namespace sockscope-bench-<pid>, brings
+// up lo, and starts -procs holder processes (this binary re-executed in
+// holder mode through nsenter --net) that together hold L listeners and C
+// established loopback connections, so N = L + 2C TCP sockets. Clients are
+// bound to many 127.x.y.z source addresses so that ephemeral ports never
+// run out, and every socket is closed with SO_LINGER 0 (no TIME-WAIT left
+// behind). When all holders report ready, every command is run once as a
+// warm-up and then -runs times, alternating between commands, each inside
+// the namespace (nsenter --net=/run/netns/NAME, which, unlike ip netns
+// exec, does not remount /sys), with its output going to a pipe that is
+// drained and discarded. Wall time (median, min, max), peak RSS (wait4's
+// ru_maxrss), the cost per socket and the ratios sockscope/anchor from the
+// same run are printed as a markdown table, and written to -out.
+//
+// The holders are killed by PID and the namespace is deleted after each
+// size, and on error, interrupt or when -deadline passes.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// command is one timed command line.
+type command struct {
+	name string   // as printed
+	argv []string // argv[0] is resolved by the harness
+}
+
+var allCommands = []command{
+	{"sockscope ls -tanp", []string{"sockscope", "ls", "-tanp"}},
+	{"sockscope ls -tan", []string{"sockscope", "ls", "-tan"}},
+	{"sockscope", []string{"sockscope"}},
+	{"sockscope ls -tan -o json", []string{"sockscope", "ls", "-tan", "-o", "json"}},
+	{"sockscope -o json", []string{"sockscope", "-o", "json"}},
+	{"ss -tan", []string{"ss", "-tan"}},
+	{"ss -tanp", []string{"ss", "-tanp"}},
+	{"netstat -tanp", []string{"netstat", "-tanp"}},
+	{"lsof -nP -iTCP", []string{"lsof", "-nP", "-iTCP"}},
+}
+
+// target is one goal of issue 3: cmd's median over base's ≤ max.
+type target struct {
+	cmd, base string
+	max       float64
+	rss       bool // compare peak RSS instead of time
+}
+
+var targets = []target{
+	{"sockscope ls -tanp", "ss -tanp", 0.12, false},
+	{"sockscope ls -tan", "ss -tan", 1.0, false},
+	{"sockscope", "ss -tanp", 0.15, false},
+	{"sockscope ls -tan -o json", "sockscope ls -tan", 1.2, false},
+	{"sockscope -o json", "sockscope", 1.2, false},
+	{"sockscope ls -tanp", "ss -tanp", 1.5, true},
+	{"sockscope ls -tan", "ss -tanp", 1.5, true},
+	{"sockscope", "ss -tanp", 1.5, true},
+	{"sockscope ls -tan -o json", "ss -tanp", 1.5, true},
+	{"sockscope -o json", "ss -tanp", 1.5, true},
+}
+
+type config struct {
+	sizes     []int
+	procs     int
+	listeners int
+	runs      int
+	warmup    int
+	deadline  time.Duration
+	out       string
+	sockscope string
+	only      []string
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == holderArg {
+		os.Exit(holderMain(os.Args[2:]))
+	}
+	os.Exit(run())
+}
+
+func run() int {
+	var (
+		cfg   config
+		sizes = flag.String("sizes", "1000,10000,100000,200000", "comma-separated TCP socket counts (listeners + 2 × connections)")
+		only  = flag.String("commands", "", "comma-separated subset of the commands to time (default all): "+commandNames())
+	)
+	flag.IntVar(&cfg.procs, "procs", 50, "holder processes")
+	flag.IntVar(&cfg.listeners, "listeners", 0, "listening sockets (default: one per holder process)")
+	flag.IntVar(&cfg.runs, "runs", 5, "timed runs of each command per size")
+	flag.IntVar(&cfg.warmup, "warmup", 1, "untimed runs of each command first")
+	flag.DurationVar(&cfg.deadline, "deadline", 30*time.Minute, "stop measuring (and clean up) after this long; sizes not reached are skipped")
+	flag.StringVar(&cfg.out, "out", "", "also write the markdown report to this file")
+	flag.StringVar(&cfg.sockscope, "sockscope", "", "sockscope binary to time (default: go build ./cmd/sockscope into a temporary directory)")
+	flag.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: go run ./bench [flags]   (as root)\n\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	var err error
+	if cfg.sizes, err = parseSizes(*sizes); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		return 2
+	}
+	if *only != "" {
+		cfg.only = strings.Split(*only, ",")
+		for _, n := range cfg.only {
+			if !slices.ContainsFunc(allCommands, func(c command) bool { return c.name == n }) {
+				fmt.Fprintf(os.Stderr, "bench: unknown command %q: use %s\n", n, commandNames())
+				return 2
+			}
+		}
+	}
+	if cfg.procs < 1 || cfg.procs > 250 || cfg.runs < 1 || cfg.warmup < 0 {
+		fmt.Fprintln(os.Stderr, "bench: -procs must be 1..250, -runs ≥ 1, -warmup ≥ 0")
+		return 2
+	}
+	if cfg.listeners <= 0 {
+		cfg.listeners = cfg.procs
+	}
+	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "bench: needs root on Linux (it creates a network namespace)")
+		return 1
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, cfg.deadline)
+	defer cancel()
+
+	rep, err := bench(ctx, cfg)
+	text := rep.markdown(cfg)
+	fmt.Print(text)
+	if cfg.out != "" {
+		if werr := os.WriteFile(cfg.out, []byte(text), 0o644); werr != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", werr)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func commandNames() string {
+	var names []string
+	for _, c := range allCommands {
+		names = append(names, strconv.Quote(c.name))
+	}
+	return strings.Join(names, ", ")
+}
+
+func parseSizes(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 2 || n > 1_000_000 {
+			return nil, fmt.Errorf("bad size %q: give socket counts from 2 to 1000000", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// bench measures every size in turn.
+func bench(ctx context.Context, cfg config) (*report, error) {
+	rep := &report{started: time.Now()}
+	tmp, err := os.MkdirTemp("", "sockscope-bench-")
+	if err != nil {
+		return rep, err
+	}
+	defer os.RemoveAll(tmp)
+	bin := cfg.sockscope
+	if bin == "" {
+		bin = filepath.Join(tmp, "sockscope")
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/sockscope")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return rep, fmt.Errorf("build sockscope (run from the repository root, or pass -sockscope): %w", err)
+		}
+	}
+	rep.sockscope = bin
+	var cmds []command
+	for _, c := range allCommands {
+		if len(cfg.only) > 0 && !slices.Contains(cfg.only, c.name) {
+			continue
+		}
+		c.argv = slices.Clone(c.argv)
+		if c.argv[0] == "sockscope" {
+			c.argv[0] = bin
+		} else if p, err := exec.LookPath(c.argv[0]); err == nil {
+			c.argv[0] = p
+		} else {
+			rep.notes = append(rep.notes, fmt.Sprintf("%s: not installed, skipped", c.name))
+			continue
+		}
+		cmds = append(cmds, c)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return rep, fmt.Errorf("find own executable: %w", err)
+	}
+	for _, n := range cfg.sizes {
+		if ctx.Err() != nil {
+			rep.notes = append(rep.notes, fmt.Sprintf("size %d skipped: %v", n, context.Cause(ctx)))
+			continue
+		}
+		res, err := benchSize(ctx, cfg, self, cmds, n)
+		if res != nil {
+			rep.sizes = append(rep.sizes, res)
+		}
+		if err != nil {
+			return rep, fmt.Errorf("size %d: %w", n, err)
+		}
+	}
+	return rep, nil
+}
+
+// benchSize builds the workload for n sockets, times every command, and
+// tears the workload down.
+func benchSize(ctx context.Context, cfg config, self string, cmds []command, n int) (res *sizeResult, err error) {
+	listeners := min(cfg.listeners, n)
+	conns := (n - listeners) / 2
+	fmt.Fprintf(os.Stderr, "bench: %d sockets: %d listeners, %d connections over %d processes\n", n, listeners, conns, cfg.procs)
+	w, err := startWorkload(ctx, self, cfg.procs, listeners, conns)
+	if w != nil {
+		defer func() {
+			if cerr := w.close(); cerr != nil && err == nil {
+				err = cerr
+			}
+		}()
+	}
+	if err != nil {
+		return nil, err
+	}
+	res = &sizeResult{sockets: listeners + 2*conns, procs: cfg.procs, setup: w.setup, byName: map[string]*cmdResult{}}
+	fmt.Fprintf(os.Stderr, "bench: workload ready in %s\n", w.setup.Round(time.Millisecond))
+	for _, c := range cmds {
+		r := &cmdResult{cmd: c}
+		res.cmds = append(res.cmds, r)
+		res.byName[c.name] = r
+	}
+	for i := 0; i < cfg.warmup; i++ {
+		for _, r := range res.cmds {
+			m, err := measure(ctx, w.nsPath, r.cmd.argv)
+			if err != nil {
+				return res, warmupErr(ctx, r.cmd, err)
+			}
+			r.rows = m.rows
+		}
+	}
+	for run := 0; run < cfg.runs; run++ {
+		// Alternate, starting each round at a different command.
+		for k := range res.cmds {
+			r := res.cmds[(k+run)%len(res.cmds)]
+			m, err := measure(ctx, w.nsPath, r.cmd.argv)
+			if err != nil {
+				if ctx.Err() != nil {
+					res.notes = append(res.notes, fmt.Sprintf("stopped after %d of %d runs: %v", run, cfg.runs, context.Cause(ctx)))
+					return res, nil
+				}
+				return res, fmt.Errorf("%s: %w", r.cmd.name, err)
+			}
+			r.samples = append(r.samples, m)
+			r.rows = m.rows
+		}
+		fmt.Fprintf(os.Stderr, "bench: %d sockets: run %d/%d done\n", n, run+1, cfg.runs)
+	}
+	return res, nil
+}
+
+func warmupErr(ctx context.Context, c command, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("warm-up of %s: %w", c.name, context.Cause(ctx))
+	}
+	return fmt.Errorf("warm-up of %s: %w", c.name, err)
+}
+
+// sample is one timed run.
+type sample struct {
+	wall   time.Duration
+	maxRSS int64 // KiB
+	rows   int
+}
+
+// measure runs argv inside the namespace, its stdout drained from a pipe.
+func measure(ctx context.Context, nsPath string, argv []string) (sample, error) {
+	full := append([]string{"--net=" + nsPath, "--"}, argv...)
+	cmd := exec.CommandContext(ctx, "nsenter", full...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return sample{}, err
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &limitWriter{w: &stderr, n: 4096}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return sample{}, err
+	}
+	lc := &lineCounter{}
+	_, cerr := io.Copy(lc, out)
+	werr := cmd.Wait()
+	wall := time.Since(start)
+	if werr != nil {
+		return sample{}, fmt.Errorf("%w: %s", werr, strings.TrimSpace(stderr.String()))
+	}
+	if cerr != nil {
+		return sample{}, cerr
+	}
+	s := sample{wall: wall, rows: lc.n}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		s.maxRSS = ru.Maxrss
+	}
+	return s, nil
+}
+
+// lineCounter counts newlines and discards the bytes.
+type lineCounter struct{ n int }
+
+func (l *lineCounter) Write(p []byte) (int, error) {
+	for _, b := range p {
+		if b == '\n' {
+			l.n++
+		}
+	}
+	return len(p), nil
+}
+
+// limitWriter keeps at most n bytes.
+type limitWriter struct {
+	w io.Writer
+	n int
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if l.n > 0 {
+		k := min(len(p), l.n)
+		l.n -= k
+		if _, err := l.w.Write(p[:k]); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+var errNoSamples = errors.New("no samples")

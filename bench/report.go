@@ -1,0 +1,169 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// report is everything measured.
+type report struct {
+	started   time.Time
+	sockscope string
+	sizes     []*sizeResult
+	notes     []string
+}
+
+// sizeResult is one workload size.
+type sizeResult struct {
+	sockets int
+	procs   int
+	setup   time.Duration
+	cmds    []*cmdResult
+	byName  map[string]*cmdResult
+	notes   []string
+}
+
+// cmdResult is one command's samples at one size.
+type cmdResult struct {
+	cmd     command
+	samples []sample
+	rows    int
+}
+
+func (r *cmdResult) walls() []time.Duration {
+	w := make([]time.Duration, len(r.samples))
+	for i, s := range r.samples {
+		w[i] = s.wall
+	}
+	slices.Sort(w)
+	return w
+}
+
+// median, min and max wall time.
+func (r *cmdResult) stats() (med, lo, hi time.Duration, err error) {
+	w := r.walls()
+	if len(w) == 0 {
+		return 0, 0, 0, errNoSamples
+	}
+	if len(w)%2 == 1 {
+		med = w[len(w)/2]
+	} else {
+		med = (w[len(w)/2-1] + w[len(w)/2]) / 2
+	}
+	return med, w[0], w[len(w)-1], nil
+}
+
+// peakRSS is the largest ru_maxrss of the runs, in KiB.
+func (r *cmdResult) peakRSS() int64 {
+	var m int64
+	for _, s := range r.samples {
+		m = max(m, s.maxRSS)
+	}
+	return m
+}
+
+func (rep *report) markdown(cfg config) string {
+	var b strings.Builder
+	host, _ := os.Hostname()
+	fmt.Fprintf(&b, "## sockscope benchmark, %s\n\n", rep.started.UTC().Format(time.RFC3339))
+	fmt.Fprintf(&b, "%d CPUs, %s, %s; %d holder processes, %d timed runs per command after %d warm-up, alternating; host %s.\n",
+		runtime.NumCPU(), kernelRelease(), runtime.Version(), cfg.procs, cfg.runs, cfg.warmup, host)
+	fmt.Fprintf(&b, "Wall time includes nsenter and process start; output goes to a pipe. RSS is wait4's ru_maxrss (the largest of the runs).\n\n")
+	for _, sz := range rep.sizes {
+		fmt.Fprintf(&b, "### %d TCP sockets (%d processes; workload built in %s)\n\n", sz.sockets, sz.procs, sz.setup.Round(time.Millisecond))
+		b.WriteString("| command | median s | min s | max s | µs/socket | peak RSS MiB | rows | ratio (same run) |\n")
+		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---|\n")
+		for _, r := range sz.cmds {
+			med, lo, hi, err := r.stats()
+			if err != nil {
+				fmt.Fprintf(&b, "| `%s` | – | – | – | – | – | %d | |\n", r.cmd.name, r.rows)
+				continue
+			}
+			perSock := float64(med.Microseconds()) / float64(sz.sockets)
+			fmt.Fprintf(&b, "| `%s` | %.3f | %.3f | %.3f | %.2f | %.1f | %d | %s |\n",
+				r.cmd.name, med.Seconds(), lo.Seconds(), hi.Seconds(), perSock,
+				float64(r.peakRSS())/1024, r.rows, sz.ratios(r.cmd.name))
+		}
+		b.WriteString("\n")
+		if t := sz.targetTable(); t != "" {
+			b.WriteString(t)
+			b.WriteString("\n")
+		}
+		for _, n := range sz.notes {
+			fmt.Fprintf(&b, "- %s\n", n)
+		}
+	}
+	for _, n := range rep.notes {
+		fmt.Fprintf(&b, "- %s\n", n)
+	}
+	return b.String()
+}
+
+// ratios lists, for a sockscope command, its time ratio to each target
+// anchor.
+func (sz *sizeResult) ratios(name string) string {
+	var parts []string
+	for _, t := range targets {
+		if t.cmd != name || t.rss {
+			continue
+		}
+		if q, ok := sz.ratio(t); ok {
+			parts = append(parts, fmt.Sprintf("%.2f× `%s`", q, t.base))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (sz *sizeResult) ratio(t target) (float64, bool) {
+	a, b := sz.byName[t.cmd], sz.byName[t.base]
+	if a == nil || b == nil {
+		return 0, false
+	}
+	if t.rss {
+		if b.peakRSS() == 0 || len(a.samples) == 0 {
+			return 0, false
+		}
+		return float64(a.peakRSS()) / float64(b.peakRSS()), true
+	}
+	am, _, _, err1 := a.stats()
+	bm, _, _, err2 := b.stats()
+	if err1 != nil || err2 != nil || bm == 0 {
+		return 0, false
+	}
+	return float64(am) / float64(bm), true
+}
+
+func (sz *sizeResult) targetTable() string {
+	var b strings.Builder
+	for _, t := range targets {
+		q, ok := sz.ratio(t)
+		if !ok {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteString("| target | measured | met |\n|---|---:|---|\n")
+		}
+		what := "time"
+		if t.rss {
+			what = "peak RSS"
+		}
+		met := "yes"
+		if q > t.max {
+			met = "**no**"
+		}
+		fmt.Fprintf(&b, "| %s of `%s` ≤ %.2f × `%s` | %.2f | %s |\n", what, t.cmd, t.max, t.base, q, met)
+	}
+	return b.String()
+}
+
+func kernelRelease() string {
+	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return runtime.GOOS
+	}
+	return "Linux " + strings.TrimSpace(string(b))
+}

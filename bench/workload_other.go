@@ -1,0 +1,25 @@
+//go:build !linux
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"time"
+)
+
+const holderArg = "__holder"
+
+type workload struct {
+	nsPath string
+	setup  time.Duration
+}
+
+func startWorkload(context.Context, string, int, int, int) (*workload, error) {
+	return nil, fmt.Errorf("bench: not supported on %s", runtime.GOOS)
+}
+
+func (w *workload) close() error { return nil }
+
+func holderMain([]string) int { return 1 }

@@ -2,6 +2,7 @@ package sockscope_test
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"runtime"
 	"testing"
@@ -94,3 +95,5 @@ func loUp() error {
 	}
 	return nil
 }
+
+func mustAddrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }

@@ -1,0 +1,59 @@
+package sockscope_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/sockscope/sockscope"
+)
+
+// Collect one snapshot and find the listener this example opens. Many
+// sockets may share its port; the listener is the one in LISTEN state.
+func ExampleCollect() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer ln.Close()
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+
+	snap, err := sockscope.Collect(context.Background(), sockscope.Options{
+		Protos: []sockscope.Proto{sockscope.TCP},
+		States: sockscope.StateSet(0).With(sockscope.Listen),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, s := range snap.Sockets {
+		if s.Local.Port() == port {
+			fmt.Println(s.Proto, s.State, s.Port().Proto, s.LocalEndpoint().Addr())
+		}
+	}
+	// Output: tcp LISTEN tcp 127.0.0.1
+}
+
+// A connection is a 5-tuple; reversing it gives the other end's view.
+func ExampleConnection_Reverse() {
+	c := sockscope.Connection{
+		Proto:  sockscope.TCP,
+		Local:  mustAddrPort("127.0.0.1:40000"),
+		Remote: mustAddrPort("127.0.0.1:443"),
+	}
+	fmt.Println(c)
+	fmt.Println(c.Reverse())
+	// Output:
+	// tcp 127.0.0.1:40000 -> 127.0.0.1:443
+	// tcp 127.0.0.1:443 -> 127.0.0.1:40000
+}
+
+// FormatAddrPort prints endpoints as ss does.
+func ExampleFormatAddrPort() {
+	fmt.Println(sockscope.FormatAddrPort(mustAddrPort("0.0.0.0:80")))
+	fmt.Println(sockscope.FormatAddrPort(mustAddrPort("[::1]:8080")))
+	// Output:
+	// *:80
+	// [::1]:8080
+}

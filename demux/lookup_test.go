@@ -1,0 +1,236 @@
+package demux
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sockscope/sockscope"
+)
+
+func seg(proto sockscope.Proto, src, dst string, dif uint32) Segment {
+	return Segment{Proto: proto, Src: netip.MustParseAddrPort(src), Dst: netip.MustParseAddrPort(dst), Ifindex: dif}
+}
+
+func wantOne(t *testing.T, got LookupResult, s *sockscope.Socket) {
+	t.Helper()
+	if got.Verdict != One || got.Socket != s {
+		t.Errorf("got %s %v, want socket %v\n%s", got.Verdict, names(got.Candidates), describe(s), steps(got))
+	}
+}
+
+func wantOneOf(t *testing.T, got LookupResult, ss ...*sockscope.Socket) {
+	t.Helper()
+	if got.Verdict != OneOf || len(got.Candidates) != len(ss) {
+		t.Errorf("got %s %v, want one of %v\n%s", got.Verdict, names(got.Candidates), names(ss), steps(got))
+		return
+	}
+	for _, s := range ss {
+		if !slices.Contains(got.Candidates, s) {
+			t.Errorf("candidates %v lack %s", names(got.Candidates), describe(s))
+		}
+	}
+}
+
+func names(ss []*sockscope.Socket) []string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, describe(s))
+	}
+	return out
+}
+
+func steps(r LookupResult) string {
+	var b strings.Builder
+	for _, s := range r.Steps {
+		b.WriteString(s.Name + ": " + s.Detail + "\n")
+	}
+	return b.String()
+}
+
+func TestLookupTCP(t *testing.T) {
+	t.Run("exact beats wildcard", func(t *testing.T) {
+		f := newFx()
+		w := f.add(sockscope.TCP, "0.0.0.0:80", sockscope.Listen, so{})
+		e := f.add(sockscope.TCP, "127.0.0.1:80", sockscope.Listen, so{})
+		wantOne(t, Lookup(f.snap, seg(sockscope.TCP, "127.0.0.9:5000", "127.0.0.1:80", 1), nil), e)
+		wantOne(t, Lookup(f.snap, seg(sockscope.TCP, "127.0.0.9:5000", "127.0.0.2:80", 1), nil), w)
+	})
+	t.Run("exact beats a device-bound wildcard", func(t *testing.T) {
+		f := newFx()
+		f.add(sockscope.TCP, "0.0.0.0:80", sockscope.Listen, so{dev: 1})
+		e := f.add(sockscope.TCP, "127.0.0.1:80", sockscope.Listen, so{})
+		wantOne(t, Lookup(f.snap, seg(sockscope.TCP, "127.0.0.9:5000", "127.0.0.1:80", 1), nil), e)
+	})
+	t.Run("AF_INET beats dual-stack", func(t *testing.T) {
+		f := newFx()
+		v4 := f.add(sockscope.TCP, "0.0.0.0:80", sockscope.Listen, so{})
+		f.add(sockscope.TCP, "[::]:80", sockscope.Listen, so{v6only: no})
+		wantOne(t, Lookup(f.snap, seg(sockscope.TCP, "127.0.0.9:5000", "127.0.0.1:80", 1), nil), v4)
+		g := newFx()
+		g.add(sockscope.TCP, "[::]:80", sockscope.Listen, so{v6only: no})
+		v4 = g.add(sockscope.TCP, "0.0.0.0:80", sockscope.Listen, so{})
+		wantOne(t, Lookup(g.snap, seg(sockscope.TCP, "127.0.0.9:5000", "127.0.0.1:80", 1), nil), v4)
+	})
+	t.Run("v6only listener gets no IPv4", func(t *testing.T) {
+		f := newFx()
+		f.add(sockscope.TCP, "[::]:80", sockscope.Listen, so{v6only: yes})
+		if got := Lookup(f.snap, seg(sockscope.TCP, "127.0.0.9:5000", "127.0.0.1:80", 1), nil); got.Verdict != None {
+			t.Errorf("got %s", got.Verdict)
+		}
+	})
+	t.Run("T7 order quirk", func(t *testing.T) {
+		// Device-bound created first loses to the unbound one created second.
+		f := newFx()
+		f.add(sockscope.TCP, "0.0.0.0:80", sockscope.Listen, so{dev: 1})
+		u := f.add(sockscope.TCP, "0.0.0.0:80", sockscope.Listen, so{})
+		wantOne(t, Lookup(f.snap, seg(sockscope.TCP, "127.0.0.9:5000", "127.0.0.1:80", 1), nil), u)
+		// The opposite order: the device-bound one wins.
+		g := newFx()
+		g.add(sockscope.TCP, "0.0.0.0:80", sockscope.Listen, so{})
+		d := g.add(sockscope.TCP, "0.0.0.0:80", sockscope.Listen, so{dev: 1})
+		wantOne(t, Lookup(g.snap, seg(sockscope.TCP, "127.0.0.9:5000", "127.0.0.1:80", 1), nil), d)
+		// Dump order (Seq) overrides inode order within a family.
+		g.snap.Sockets[0].Seq, g.snap.Sockets[1].Seq = 1, 2
+		wantOne(t, Lookup(g.snap, seg(sockscope.TCP, "127.0.0.9:5000", "127.0.0.1:80", 1), nil), g.snap.Sockets[0])
+	})
+	t.Run("reuseport group", func(t *testing.T) {
+		f := newFx()
+		a := f.add(sockscope.TCP, "0.0.0.0:80", sockscope.Listen, so{uid: 5})
+		b := f.add(sockscope.TCP, "0.0.0.0:80", sockscope.Listen, so{uid: 5})
+		c := f.add(sockscope.TCP, "0.0.0.0:80", sockscope.Listen, so{uid: 5})
+		got := Lookup(f.snap, seg(sockscope.TCP, "127.0.0.9:5000", "127.0.0.1:80", 1), nil)
+		wantOneOf(t, got, a, b, c)
+		if !strings.Contains(steps(got), "keyed hash of the 4-tuple") {
+			t.Errorf("steps do not mention the hash:\n%s", steps(got))
+		}
+	})
+	t.Run("established and time-wait", func(t *testing.T) {
+		f := newFx()
+		f.add(sockscope.TCP, "0.0.0.0:80", sockscope.Listen, so{})
+		e := f.add(sockscope.TCP, "127.0.0.1:80", sockscope.Established, so{remote: "127.0.0.9:5000"})
+		tw := f.add(sockscope.TCP, "127.0.0.1:80", sockscope.TimeWait, so{remote: "127.0.0.9:5001"})
+		m := f.add(sockscope.TCP, "[::ffff:127.0.0.1]:80", sockscope.Established, so{remote: "[::ffff:127.0.0.9]:5002"})
+		wantOne(t, Lookup(f.snap, seg(sockscope.TCP, "127.0.0.9:5000", "127.0.0.1:80", 1), nil), e)
+		got := Lookup(f.snap, seg(sockscope.TCP, "127.0.0.9:5001", "127.0.0.1:80", 1), nil)
+		wantOne(t, got, tw)
+		if !strings.Contains(steps(got), "TIME-WAIT") {
+			t.Error("no TIME-WAIT step")
+		}
+		wantOne(t, Lookup(f.snap, seg(sockscope.TCP, "127.0.0.9:5002", "127.0.0.1:80", 1), nil), m)
+		if !strings.Contains(steps(got), "TPROXY") {
+			t.Error("no warning about TPROXY / sk_lookup")
+		}
+	})
+	t.Run("bound-only is never a target", func(t *testing.T) {
+		f := newFx()
+		f.add(sockscope.TCP, "127.0.0.1:80", sockscope.Close, so{})
+		got := Lookup(f.snap, seg(sockscope.TCP, "127.0.0.9:5000", "127.0.0.1:80", 1), nil)
+		if got.Verdict != None || !strings.Contains(steps(got), "never a target") {
+			t.Errorf("got %s\n%s", got.Verdict, steps(got))
+		}
+	})
+	t.Run("device", func(t *testing.T) {
+		f := newFx()
+		d := f.add(sockscope.TCP, "0.0.0.0:80", sockscope.Listen, so{dev: 2})
+		if got := Lookup(f.snap, seg(sockscope.TCP, "127.0.0.9:5000", "127.0.0.1:80", 1), nil); got.Verdict != None {
+			t.Errorf("other device: got %s", got.Verdict)
+		}
+		wantOne(t, Lookup(f.snap, seg(sockscope.TCP, "127.0.0.9:5000", "127.0.0.1:80", 2), nil), d)
+	})
+	t.Run("ipv6", func(t *testing.T) {
+		f := newFx()
+		w := f.add(sockscope.TCP, "[::]:80", sockscope.Listen, so{v6only: yes})
+		e := f.add(sockscope.TCP, "[::1]:80", sockscope.Listen, so{})
+		wantOne(t, Lookup(f.snap, seg(sockscope.TCP, "[::1]:5000", "[::1]:80", 1), nil), e)
+		wantOne(t, Lookup(f.snap, seg(sockscope.TCP, "[::1]:5000", "[::2]:80", 1), nil), w)
+	})
+}
+
+func TestLookupUDP(t *testing.T) {
+	t.Run("connected beats specific beats wildcard", func(t *testing.T) {
+		f := newFx()
+		w := f.add(sockscope.UDP, "0.0.0.0:53", sockscope.Close, so{ra: yes})
+		s := f.add(sockscope.UDP, "127.0.0.1:53", sockscope.Close, so{ra: yes})
+		c := f.add(sockscope.UDP, "127.0.0.1:53", sockscope.Established, so{ra: yes, remote: "127.0.0.9:5000"})
+		wantOne(t, Lookup(f.snap, seg(sockscope.UDP, "127.0.0.9:5000", "127.0.0.1:53", 1), f.truth), c)
+		wantOne(t, Lookup(f.snap, seg(sockscope.UDP, "127.0.0.9:5001", "127.0.0.1:53", 1), f.truth), s)
+		wantOne(t, Lookup(f.snap, seg(sockscope.UDP, "127.0.0.9:5001", "127.0.0.2:53", 1), f.truth), w)
+	})
+	t.Run("tie is ambiguous", func(t *testing.T) {
+		f := newFx()
+		a := f.add(sockscope.UDP, "127.0.0.1:9000", sockscope.Close, so{ra: yes, rp: no})
+		b := f.add(sockscope.UDP, "127.0.0.1:9000", sockscope.Close, so{ra: yes, rp: no})
+		wantOneOf(t, Lookup(f.snap, seg(sockscope.UDP, "127.0.0.9:5000", "127.0.0.1:9000", 1), f.truth), a, b)
+	})
+	t.Run("within one point is ambiguous", func(t *testing.T) {
+		f := newFx()
+		a := f.add(sockscope.UDP, "0.0.0.0:9000", sockscope.Close, so{ra: yes, rp: no})
+		b := f.add(sockscope.UDP, "[::]:9000", sockscope.Close, so{ra: yes, rp: no, v6only: no})
+		wantOneOf(t, Lookup(f.snap, seg(sockscope.UDP, "127.0.0.9:5000", "127.0.0.1:9000", 1), f.truth), a, b)
+	})
+	t.Run("reuseport group", func(t *testing.T) {
+		f := newFx()
+		var g []*sockscope.Socket
+		for range 4 {
+			g = append(g, f.add(sockscope.UDP, "127.0.0.1:9000", sockscope.Close, so{ra: no, rp: yes}))
+		}
+		wantOneOf(t, Lookup(f.snap, seg(sockscope.UDP, "127.0.0.9:5000", "127.0.0.1:9000", 1), f.truth), g...)
+	})
+	t.Run("broadcast reaches every wildcard socket", func(t *testing.T) {
+		f := newFx()
+		a := f.add(sockscope.UDP, "0.0.0.0:9000", sockscope.Close, so{ra: yes})
+		b := f.add(sockscope.UDP, "0.0.0.0:9000", sockscope.Close, so{ra: yes})
+		f.add(sockscope.UDP, "127.0.0.1:9000", sockscope.Close, so{ra: yes})
+		s := seg(sockscope.UDP, "127.0.0.9:5000", "127.255.255.255:9000", 1)
+		s.Broadcast = true
+		got := Lookup(f.snap, s, f.truth)
+		if got.Verdict != All || len(got.Candidates) != 2 || !slices.Contains(got.Candidates, a) || !slices.Contains(got.Candidates, b) {
+			t.Errorf("got %s %v", got.Verdict, names(got.Candidates))
+		}
+	})
+	t.Run("none", func(t *testing.T) {
+		f := newFx()
+		f.add(sockscope.UDP, "127.0.0.1:9000", sockscope.Close, so{})
+		got := Lookup(f.snap, seg(sockscope.UDP, "127.0.0.9:5000", "127.0.0.2:9000", 1), nil)
+		if got.Verdict != None || !strings.Contains(steps(got), "port unreachable") {
+			t.Errorf("got %s\n%s", got.Verdict, steps(got))
+		}
+	})
+}
+
+func TestExplainPort(t *testing.T) {
+	f := newFx()
+	f.add(sockscope.TCP, "0.0.0.0:443", sockscope.Listen, so{})
+	f.add(sockscope.TCP, "127.0.0.1:443", sockscope.Established, so{remote: "127.0.0.9:5000"})
+	f.add(sockscope.TCP, "127.0.0.1:443", sockscope.Established, so{remote: "127.0.0.9:5001"})
+	f.add(sockscope.TCP, "127.0.0.1:443", sockscope.TimeWait, so{remote: "127.0.0.9:5002"})
+	out := strings.Join(ExplainPort(f.snap, sockscope.Port{Proto: sockscope.TCP, Num: 443}), "\n")
+	for _, w := range []string{"4 sockets share tcp/443", "2 ESTAB", "1 TIME-WAIT", "1 LISTEN", "1 socket listens", "127.0.0.1:443 reaches tcp *:443 LISTEN"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("explanation lacks %q:\n%s", w, out)
+		}
+	}
+	out = strings.Join(ExplainPort(f.snap, sockscope.Port{Proto: sockscope.TCP, Num: 444}), "\n")
+	if !strings.Contains(out, "No socket") {
+		t.Errorf("free port: %s", out)
+	}
+}
+
+// TestNoPanics feeds odd inputs.
+func TestNoPanics(t *testing.T) {
+	f := newFx()
+	f.snap.Sockets = append(f.snap.Sockets, nil, &sockscope.Socket{Proto: sockscope.TCP, Family: sockscope.FamilyInet6, State: sockscope.Listen})
+	f.add(sockscope.UDP, "[::ffff:0.0.0.0]:0", sockscope.Close, so{})
+	for _, s := range []Segment{{}, {Proto: sockscope.TCP}, {Proto: sockscope.UDP, Dst: netip.MustParseAddrPort("[::1]:0"), Src: netip.MustParseAddrPort("1.2.3.4:5")}} {
+		Lookup(f.snap, s, nil)
+		Lookup(nil, s, nil)
+	}
+	for _, r := range []BindRequest{{}, {Proto: sockscope.TCP, Addr: netip.MustParseAddrPort("[::]:0")}, {Proto: sockscope.UDP, Addr: netip.MustParseAddrPort("[::ffff:0.0.0.0]:0")}} {
+		CheckBind(f.snap, r, Env{}, nil)
+		CheckBind(nil, r, Env{}, ReadFlags)
+	}
+	ExplainPort(nil, sockscope.Port{})
+	ExplainPort(f.snap, sockscope.Port{Proto: sockscope.TCP})
+}

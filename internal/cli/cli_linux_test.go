@@ -12,8 +12,8 @@ import (
 	"testing"
 )
 
-// run calls Main in-process with piped (non-TTY) output.
-func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
+// runCLI calls Main in-process with piped (non-TTY) output.
+func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code = Main(context.Background(), args, IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errb, Getenv: func(string) string { return "" }})
@@ -72,7 +72,7 @@ func holdsMe(s jsonSocket) bool {
 
 func TestLsJSON(t *testing.T) {
 	port, _ := server(t, 2)
-	out, stderr, code := run(t, "ls", "-tanp", "-o", "json")
+	out, stderr, code := runCLI(t, "ls", "-tanp", "-o", "json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -112,7 +112,7 @@ func TestLsJSON(t *testing.T) {
 
 func TestLsPipedTable(t *testing.T) {
 	port, _ := server(t, 1)
-	out, _, code := run(t, "ls", "-tln")
+	out, _, code := runCLI(t, "ls", "-tln")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
@@ -137,7 +137,7 @@ func TestLsPipedTable(t *testing.T) {
 		t.Errorf("listener %s missing from:\n%s", want, out)
 	}
 	// Without -a or -l: connected sockets only, as ss.
-	out, _, _ = run(t, "ls", "-tn")
+	out, _, _ = runCLI(t, "ls", "-tn")
 	if strings.Contains(out, "LISTEN") {
 		t.Errorf("ls -tn lists listeners:\n%s", out)
 	}
@@ -146,7 +146,7 @@ func TestLsPipedTable(t *testing.T) {
 func TestFilterAndPortView(t *testing.T) {
 	port, _ := server(t, 3)
 	p := strconv.Itoa(port)
-	out, _, code := run(t, "ls", "-ta", "-o", "ndjson", "sport", "=", ":"+p)
+	out, _, code := runCLI(t, "ls", "-ta", "-o", "ndjson", "sport", "=", ":"+p)
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
@@ -164,7 +164,7 @@ func TestFilterAndPortView(t *testing.T) {
 		}
 	}
 	for _, args := range [][]string{{"port", p, "-o", "json"}, {":" + p, "-o", "json"}, {"-o", "json"}} {
-		out, stderr, code := run(t, args...)
+		out, stderr, code := runCLI(t, args...)
 		if code != 0 {
 			t.Fatalf("%v: exit %d: %s", args, code, stderr)
 		}
@@ -196,7 +196,7 @@ func TestFilterAndPortView(t *testing.T) {
 		}
 	}
 	// The table form of `port` says what it is about.
-	out, _, _ = run(t, "port", p)
+	out, _, _ = runCLI(t, "port", p)
 	if !strings.Contains(out, "127.0.0.1:"+p) {
 		t.Errorf("port %s output lacks the listener:\n%s", p, out)
 	}
@@ -204,7 +204,7 @@ func TestFilterAndPortView(t *testing.T) {
 
 func TestProcByPID(t *testing.T) {
 	port, _ := server(t, 1)
-	out, stderr, code := run(t, "proc", strconv.Itoa(os.Getpid()), "-o", "json")
+	out, stderr, code := runCLI(t, "proc", strconv.Itoa(os.Getpid()), "-o", "json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -229,7 +229,7 @@ func TestProcByPID(t *testing.T) {
 }
 
 func TestBadFilterCaret(t *testing.T) {
-	_, stderr, code := run(t, "ls", "state", "establised")
+	_, stderr, code := runCLI(t, "ls", "state", "establised")
 	if code != ExitUsage {
 		t.Errorf("exit %d, want %d", code, ExitUsage)
 	}

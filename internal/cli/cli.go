@@ -11,12 +11,15 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/sockscope/sockscope"
+	"github.com/sockscope/sockscope/internal/netns"
 	"github.com/sockscope/sockscope/query"
 	"github.com/sockscope/sockscope/render"
 )
@@ -119,6 +122,13 @@ func (g *globals) options() (sockscope.Options, error) {
 	if g.allNetNS && len(g.netns) > 0 {
 		return o, usagef("--netns and --all-netns exclude each other: use one")
 	}
+	// A namespace that does not exist is a usage error (exit 2); one that
+	// cannot be opened is left to Collect (exit 1).
+	for _, spec := range g.netns {
+		if _, err := netns.Resolve(spec, g.procRoot); err != nil && !errors.Is(err, netns.ErrPermission) {
+			return o, usagef("bad --netns %q: %s", spec, strings.TrimPrefix(err.Error(), fmt.Sprintf("netns: resolve %q: ", spec)))
+		}
+	}
 	return o, nil
 }
 
@@ -131,12 +141,24 @@ func (g *globals) collect(ctx context.Context, o sockscope.Options) (*sockscope.
 	return snap, nil
 }
 
+// warn prints the snapshot's warnings on stderr, one line each, so that a
+// partial answer is never silent. Namespace warnings share one line. A JSON
+// document carries them itself; NDJSON, being one socket per line, does not.
 func (g *globals) warn(snap *sockscope.Snapshot) {
-	if g.output != "table" {
-		return // JSON carries them
+	if g.output == "json" {
+		return
 	}
+	var nsMsgs []string
 	for _, w := range snap.Warnings {
-		fmt.Fprintf(g.io.ErrOut, "sockscope: note: %s\n", render.Sanitize(w.Msg))
+		msg := strings.ReplaceAll(w.Msg, "\n", "; ")
+		if w.Kind == "netns" {
+			nsMsgs = append(nsMsgs, msg)
+			continue
+		}
+		fmt.Fprintf(g.io.ErrOut, "sockscope: note: %s\n", render.Sanitize(msg))
+	}
+	if len(nsMsgs) > 0 {
+		fmt.Fprintf(g.io.ErrOut, "sockscope: note: %s\n", render.Sanitize(strings.Join(nsMsgs, "; ")))
 	}
 }
 
@@ -173,22 +195,33 @@ func report(err error, w io.Writer) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil && ee.Error() != "" {
-			fmt.Fprintf(w, "sockscope: %s\n", ee.Error())
+			printLines(w, "sockscope: "+ee.Error())
 		}
 		return ee.code
 	}
 	var se *query.SyntaxError
 	if errors.As(err, &se) {
-		fmt.Fprintf(w, "sockscope: bad filter: %s\n%s\n", se.Msg, se.Caret())
+		printLines(w, "sockscope: bad filter: "+se.Msg+"\n"+se.Caret())
 		return ExitUsage
 	}
 	var ue *usageError
 	if errors.As(err, &ue) || isFlagError(err) {
-		fmt.Fprintf(w, "sockscope: %s\nRun 'sockscope --help' for usage.\n", err)
+		printLines(w, "sockscope: "+err.Error()+"\nRun 'sockscope --help' for usage.")
 		return ExitUsage
 	}
-	fmt.Fprintf(w, "sockscope: %s\n", err)
+	printLines(w, "sockscope: "+err.Error())
 	return ExitError
+}
+
+// printLines writes msg line by line, each made safe for a terminal: error
+// messages quote what the user typed, which may hold escape sequences.
+func printLines(w io.Writer, msg string) {
+	for _, line := range strings.Split(msg, "\n") {
+		if !utf8.ValidString(line) || strings.ContainsFunc(line, func(r rune) bool { return r != ' ' && !unicode.IsPrint(r) }) {
+			line = render.Sanitize(line)
+		}
+		fmt.Fprintf(w, "%s\n", line)
+	}
 }
 
 // isFlagError recognises cobra's own argument errors, which it returns as
@@ -240,7 +273,9 @@ dst 10.0.0.0/8, and/or/not, parentheses) plus proc NAME, pid N, user NAME.`,
 			return runPorts(cmd.Context(), g, args)
 		},
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err.Error()} })
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &usageError{fmt.Sprintf("%s\nvalid flags for '%s': %s", err, cmd.CommandPath(), flagList(cmd))}
+	})
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table, json or ndjson")
 	pf.BoolVar(&g.noColor, "no-color", false, "do not colour the output (also NO_COLOR, or when not a terminal)")
@@ -305,4 +340,22 @@ func parsePort(arg string) (proto sockscope.Proto, num uint16, err error) {
 	return 0, 0, usagef("bad port %q: %q is neither a number from 1 to 65535 nor a service name in /etc/services", arg, s)
 }
 
-var _ = pflag.ContinueOnError
+// flagList lists the flags cmd accepts, "-t/--tcp, --no-color, ...", hidden
+// ones left out.
+func flagList(cmd *cobra.Command) string {
+	var names []string
+	add := func(f *pflag.Flag) {
+		if f.Hidden || f.Name == "help" {
+			return
+		}
+		if f.Shorthand != "" {
+			names = append(names, "-"+f.Shorthand+"/--"+f.Name)
+			return
+		}
+		names = append(names, "--"+f.Name)
+	}
+	cmd.LocalFlags().VisitAll(add)
+	cmd.InheritedFlags().VisitAll(add)
+	names = append(names, "-h/--help")
+	return strings.Join(names, ", ")
+}

@@ -14,11 +14,13 @@
 //
 // /proc changes while it is read. A process that exits mid-scan is counted in
 // Result.Vanished; an fd closed between listing and readlink is skipped. Each
-// process's reads run in their own goroutine bounded by Options.PerProcess,
-// so a process stuck in uninterruptible sleep or behind a hung FUSE mount
-// cannot hang the scan: it is listed in Result.TimedOut and its goroutine is
-// abandoned (it finishes, or stays blocked, on its own; it holds a few file
-// descriptors and a buffer until then).
+// process's reads run in their own goroutine, watched by the worker that
+// started it: a process stuck in uninterruptible sleep or behind a hung FUSE
+// mount cannot hang the scan. Once a read makes no progress for
+// Options.PerProcess, the process is listed in Result.TimedOut and its
+// goroutine is abandoned: it finishes, or stays blocked in its system call,
+// on its own, holding a few file descriptors and about 80 KiB of buffers
+// until then. The whole scan ends when its context is done.
 //
 // # Threads
 //

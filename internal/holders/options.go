@@ -10,8 +10,12 @@ type Options struct {
 	// Workers is how many processes are read in parallel; 0 means
 	// 2*GOMAXPROCS.
 	Workers int
-	// PerProcess bounds the time spent reading one process; 0 means 1s. A
-	// process that takes longer is listed in Result.TimedOut.
+	// PerProcess bounds how long reading one process may go without
+	// progress (a system call completing); 0 means 1s. A process whose read
+	// stalls that long, such as one in uninterruptible sleep, is listed in
+	// Result.TimedOut and the scan moves on. A process with very many fds
+	// keeps making progress and is read completely; bound the whole scan
+	// with the context.
 	PerProcess time.Duration
 	// WantInode, if set, selects the socket inodes to report; nil reports
 	// every socket. It is called from several goroutines at once and must be

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -202,6 +203,10 @@ type scratch struct {
 	link   []byte
 	file   []byte
 	pairs  []pair
+	// progress counts completed system calls, so the worker can tell a
+	// read that is slow because the process has many fds from one that is
+	// stuck.
+	progress atomic.Uint64
 }
 
 func newScratch() *scratch {
@@ -234,24 +239,35 @@ func (w *worker) reset() {
 	}
 }
 
+// run reads one process in a goroutine and waits for it while it makes
+// progress: the read is abandoned once w.per passes without a system call
+// completing, or when ctx is done.
 func (w *worker) run(ctx context.Context, pid int) procResult {
 	if ctx.Err() != nil {
 		return procResult{pid: pid, kind: kindCancelled}
 	}
 	sc, done := w.sc, w.done
+	last := sc.progress.Load()
 	go func() { done <- readProc(w.root, pid, w.want, sc) }()
 	w.timer.Reset(w.per)
-	select {
-	case r := <-done:
-		w.timer.Stop()
-		return r
-	case <-w.timer.C:
-		w.reset()
-		return procResult{pid: pid, kind: kindTimedOut}
-	case <-ctx.Done():
-		w.timer.Stop()
-		w.reset()
-		return procResult{pid: pid, kind: kindCancelled}
+	for {
+		select {
+		case r := <-done:
+			w.timer.Stop()
+			return r
+		case <-w.timer.C:
+			if p := sc.progress.Load(); p != last {
+				last = p
+				w.timer.Reset(w.per)
+				continue
+			}
+			w.reset()
+			return procResult{pid: pid, kind: kindTimedOut}
+		case <-ctx.Done():
+			w.timer.Stop()
+			w.reset()
+			return procResult{pid: pid, kind: kindCancelled}
+		}
 	}
 }
 
@@ -287,6 +303,7 @@ func readProc(root string, pid int, want func(uint64) bool, sc *scratch) procRes
 	p := Proc{PID: pid}
 	// status decides whether the process is still there; the other files
 	// are best effort.
+	sc.progress.Add(1)
 	status, err := readAt(pidfd, "status", sc.file)
 	if err != nil {
 		return classify(pid, fmt.Errorf("read %s/status: %w", dir, err))
@@ -301,15 +318,19 @@ func readProc(root string, pid int, want func(uint64) bool, sc *scratch) procRes
 			p.UID = st.Uid
 		}
 	}
+	sc.progress.Add(1)
 	if b, err := readAt(pidfd, "comm", sc.file); err == nil {
 		p.Comm = trimComm(b)
 	}
+	sc.progress.Add(1)
 	if b, err := readAt(pidfd, "cmdline", sc.file); err == nil {
 		p.Cmdline = splitCmdline(b)
 	}
+	sc.progress.Add(1)
 	if b, err := readAt(pidfd, "cgroup", sc.file); err == nil {
 		p.Cgroup = cgroupV2Path(b)
 	}
+	sc.progress.Add(1)
 	if n, err := unix.Readlinkat(pidfd, "ns/net", sc.link); err == nil && n < len(sc.link) {
 		p.NetNS, _ = parseBracketLink(sc.link[:n], "net:")
 	}
@@ -328,6 +349,7 @@ func readFDs(pidfd int, want func(uint64) bool, sc *scratch) ([]pair, error) {
 	var linkErr error
 	for {
 		n, err := unix.Getdents(fdfd, sc.dirent)
+		sc.progress.Add(1)
 		if err != nil {
 			return nil, err
 		}
@@ -340,6 +362,7 @@ func readFDs(pidfd int, want func(uint64) bool, sc *scratch) ([]pair, error) {
 				return true
 			}
 			m, err := readlinkat(fdfd, name, sc.link)
+			sc.progress.Add(1)
 			if err != nil {
 				if errors.Is(err, unix.ENOENT) {
 					return true // closed since the listing
@@ -368,6 +391,12 @@ func readFDs(pidfd int, want func(uint64) bool, sc *scratch) ([]pair, error) {
 }
 
 // readlinkat reads the link name (a NUL-free file name) in directory dirfd.
+//
+// unix.Readlinkat copies name to add a NUL: one small allocation per fd.
+// Passing the getdents buffer (which already holds the NUL) to a raw
+// Syscall6 removes it (5900 -> 700 allocs per scan with 5000 sockets held)
+// but measured no faster: the readlinkat system call itself is ~90% of the
+// CPU time. So this stays free of unsafe.
 func readlinkat(dirfd int, name []byte, buf []byte) (int, error) {
 	return unix.Readlinkat(dirfd, string(name), buf)
 }

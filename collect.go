@@ -482,7 +482,11 @@ func attachHolders(snap *Snapshot, res *holders.Result, err error, took time.Dur
 		if os.Geteuid() == 0 {
 			why = "their /proc entries are not readable even by root, e.g. non-dumpable or in another user namespace"
 		}
-		msg := fmt.Sprintf("%d sockets' holders are hidden: %d processes could not be inspected (%s)", hidden, res.Denied, why)
+		procs := "processes"
+		if res.Denied == 1 {
+			procs = "process"
+		}
+		msg := fmt.Sprintf("%d sockets' holders are hidden: %d %s could not be inspected (%s)", hidden, res.Denied, procs, why)
 		snap.Warnings = append(snap.Warnings, Warning{Kind: "permission", Count: hidden, Msg: msg})
 	}
 	if len(res.TimedOut) > 0 {

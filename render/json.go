@@ -66,6 +66,10 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// AppendJSONString appends s as a JSON string (control characters escaped,
+// invalid UTF-8 replaced by U+FFFD).
+func AppendJSONString(b []byte, s string) []byte { return appendJSONString(b, s) }
+
 func appendKey(b []byte, k string) []byte {
 	b = append(b, '"')
 	b = append(b, k...)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -128,9 +129,16 @@ func runPort(ctx context.Context, g *globals, arg string, rest []string) error {
 		fmt.Fprintf(out, "Nothing uses port %s: no socket has it as its local port, so a bind to it would not conflict with anything here.\n", name)
 		return nil
 	}
-	protos := []sockscope.Proto{sockscope.TCP, sockscope.UDP, sockscope.UDPLite}
-	if proto != 0 {
-		protos = []sockscope.Proto{proto}
+	if !st.TTY {
+		// A pipe gets stable records: one row per socket on the port.
+		st.Processes = true
+		return render.WriteSockets(out, snap.Sockets, st)
+	}
+	var protos []sockscope.Proto
+	for _, s := range kept {
+		if !slices.Contains(protos, s.Proto) {
+			protos = append(protos, s.Proto)
+		}
 	}
 	if portExplain != nil {
 		for _, p := range protos {
@@ -144,8 +152,6 @@ func runPort(ctx context.Context, g *globals, arg string, rest []string) error {
 		return err
 	}
 	st.Processes = true
-	if st.TTY {
-		fmt.Fprintln(out, "Every socket on the port:")
-	}
+	fmt.Fprintln(out, "Every socket on the port:")
 	return render.WriteSockets(out, snap.Sockets, st)
 }

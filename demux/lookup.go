@@ -432,6 +432,21 @@ func lookupUDP(r *LookupResult, cands []*view, src, dst netip.AddrPort, seg Segm
 		}
 		return
 	}
+	// U1 step 1: the hash4 table holds connected sockets with a specific
+	// local address; the first exact 4-tuple match (newest first) wins,
+	// with no scoring.
+	var h4 []*view
+	for _, v := range cands {
+		if v.conn && tupleMatch(v, src, dst) && devMatch(v.dev, seg.Ifindex) {
+			h4 = append(h4, v)
+		}
+	}
+	if len(h4) > 0 {
+		sortNewestFirst(h4)
+		r.Steps = append(r.Steps, Step{Name: "connected", Detail: "a connected socket has exactly this 4-tuple (the hash4 table): the first match, the most recently hashed, takes the datagram without scoring", Matched: views2socks(h4)})
+		setResult(r, h4[:1])
+		return
+	}
 	wild := v4Any
 	if !v4 {
 		wild = netip.IPv6Unspecified()

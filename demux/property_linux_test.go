@@ -1,0 +1,708 @@
+package demux
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sockscope/sockscope"
+)
+
+var (
+	propN    = flag.Int("demux.scenarios", 150, "number of random kernel scenarios in TestPropertyKernel")
+	propSeed = flag.Uint64("demux.seed", 0, "seed of TestPropertyKernel (0: from the clock)")
+	propTime = flag.Duration("demux.time", 60*time.Second, "time bound of TestPropertyKernel")
+)
+
+// The addresses scenarios bind; all are local once lo is up.
+var propAddrs = []string{"127.0.0.1", "127.0.0.2", "127.0.0.3", "0.0.0.0", "::", "::1", "::ffff:127.0.0.1", "::ffff:127.0.0.2"}
+
+const (
+	propPort   = 7000
+	helperPort = 9
+	otherUID   = 1000
+)
+
+// psock is a socket a scenario created, with the options it set.
+type psock struct {
+	fd       int
+	addr     netip.Addr
+	v6only   bool
+	ra, rp   bool
+	uid      uint32
+	dev      bool // bound to lo
+	state    string
+	inode    uint64
+	local    netip.AddrPort // for TIME-WAIT matching
+	remote   netip.AddrPort
+	listened bool
+}
+
+func (p *psock) String() string {
+	fam := "inet"
+	if p.addr.Is6() {
+		fam = "inet6"
+	}
+	return fmt.Sprintf("{%s %s %s ra=%v rp=%v v6only=%v uid=%d lo=%v}", fam, netip.AddrPortFrom(p.addr, propPort), p.state, p.ra, p.rp, p.v6only, p.uid, p.dev)
+}
+
+// propStats are the figures the property test reports.
+type propStats struct {
+	scenarios, binds, lookups                 int
+	hiddenOK, hiddenFail, hiddenDepends       int
+	truthDefinite, truthCache                 int
+	lookOne, lookOneOf, lookNone, lookOneOfHW int
+	kernelOK, kernelFail                      int
+}
+
+// TestPropertyKernel runs random scenarios for real in private network
+// namespaces and compares CheckBind and Lookup with what the kernel did.
+// Every definite answer must match; "depends" is allowed only where a
+// hidden input decides, and with the true flags supplied the bind answer
+// must be definite and right unless it turns on the bind-bucket cache.
+func TestPropertyKernel(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creates network namespaces and sockets of another uid")
+	}
+	if err := probeUnshare(); err != nil {
+		t.Skipf("cannot create a network namespace here: %v", err)
+	}
+	seed := *propSeed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	t.Logf("seed %d (rerun with -demux.seed=%d)", seed, seed)
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	deadline := time.Now().Add(*propTime)
+	var st propStats
+	failures := 0
+	for i := 0; i < *propN && time.Now().Before(deadline) && failures < 10; i++ {
+		sc := newScenario(rng, i)
+		errs := runInNetNS(func() []string { return sc.run(&st) })
+		st.scenarios++
+		for _, e := range errs {
+			failures++
+			t.Errorf("scenario %d (seed %d):\n%s\n%s", i, seed, sc.describe(), e)
+		}
+	}
+	t.Logf("scenarios %d: binds %d (kernel ok %d, fail %d), lookups %d", st.scenarios, st.binds, st.kernelOK, st.kernelFail, st.lookups)
+	t.Logf("binds, flags hidden: ok %d, fail %d, depends %d ", st.hiddenOK, st.hiddenFail, st.hiddenDepends)
+	t.Logf("binds, true flags: definite and right %d, depends on the bind-bucket cache %d", st.truthDefinite, st.truthCache)
+	t.Logf("lookups: socket %d, one-of %d (reuseport group or hidden flag %d), none %d", st.lookOne, st.lookOneOf, st.lookOneOfHW, st.lookNone)
+	if st.binds > 20 && st.truthCache*4 > st.binds {
+		t.Errorf("too many cache-dependent answers: %d of %d", st.truthCache, st.binds)
+	}
+}
+
+func probeUnshare() error {
+	return runErr(func() error {
+		return unix.Unshare(unix.CLONE_NEWNET)
+	})
+}
+
+// runErr runs fn on a fresh locked thread that is discarded afterwards.
+func runErr(fn func() error) error {
+	ch := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		// No UnlockOSThread: the thread may have changed namespace, and is
+		// discarded when this goroutine ends.
+		ch <- fn()
+	}()
+	return <-ch
+}
+
+// runInNetNS runs fn in a new network namespace with lo up, on a thread
+// that is discarded afterwards.
+func runInNetNS(fn func() []string) []string {
+	ch := make(chan []string, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			ch <- []string{"unshare: " + err.Error()}
+			return
+		}
+		if err := loUp(); err != nil {
+			ch <- []string{"lo up: " + err.Error()}
+			return
+		}
+		ch <- fn()
+	}()
+	return <-ch
+}
+
+func loUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return err
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+}
+
+// scenario is one random experiment.
+type scenario struct {
+	id     int
+	rng    *rand.Rand
+	proto  sockscope.Proto
+	specs  []psock // what to create
+	made   []*psock
+	req    *BindRequest
+	seg    *Segment
+	log    []string
+	helper map[bool]int // family(v6) -> helper listener fd
+}
+
+func newScenario(rng *rand.Rand, id int) *scenario {
+	sc := &scenario{id: id, rng: rng, proto: sockscope.TCP}
+	if rng.IntN(2) == 0 {
+		sc.proto = sockscope.UDP
+	}
+	lookup := rng.IntN(10) >= 6
+	n := 1 + rng.IntN(4)
+	for range n {
+		p := sc.randSock(true)
+		if lookup && rng.IntN(3) > 0 {
+			// Lookups need receivers: mostly listeners and bound UDP sockets.
+			p.state = "listen"
+			if sc.proto == sockscope.UDP {
+				p.state = "bound"
+			}
+		}
+		sc.specs = append(sc.specs, p)
+	}
+	if !lookup {
+		p := sc.randSock(false)
+		req := &BindRequest{Proto: sc.proto, Addr: netip.AddrPortFrom(p.addr, propPort), ReuseAddr: p.ra, ReusePort: p.rp, V6Only: tri(p.v6only), UID: p.uid, Listen: sc.proto == sockscope.TCP && rng.IntN(2) == 0}
+		if !p.addr.Is6() || p.addr.Is4In6() {
+			req.V6Only = unknown
+			if p.addr.Is4In6() {
+				req.V6Only = no
+			}
+		}
+		if p.dev {
+			req.Device = 1
+		}
+		sc.req = req
+	} else {
+		dsts := []string{"127.0.0.1", "127.0.0.2", "127.0.0.3", "::1"}
+		dst := netip.MustParseAddr(dsts[rng.IntN(len(dsts))])
+		src := netip.MustParseAddrPort("127.0.0.5:40000")
+		if dst.Is6() {
+			src = netip.MustParseAddrPort("[::1]:40000")
+		}
+		if rng.IntN(2) == 0 {
+			src = netip.AddrPortFrom(src.Addr(), 40001)
+		}
+		sc.seg = &Segment{Proto: sc.proto, Src: src, Dst: netip.AddrPortFrom(dst, propPort), Ifindex: 1}
+	}
+	return sc
+}
+
+func (sc *scenario) randSock(existing bool) psock {
+	r := sc.rng
+	p := psock{addr: netip.MustParseAddr(propAddrs[r.IntN(len(propAddrs))])}
+	p.ra = r.IntN(2) == 0
+	p.rp = r.IntN(2) == 0
+	if p.addr.Is6() && !p.addr.Is4In6() {
+		p.v6only = r.IntN(2) == 0
+	}
+	if r.IntN(4) == 0 {
+		p.uid = otherUID
+	}
+	p.dev = r.IntN(7) == 0
+	if existing {
+		states := []string{"listen", "bound", "estab", "timewait"}
+		if sc.proto == sockscope.UDP {
+			states = []string{"bound", "bound", "connected"}
+		}
+		p.state = states[r.IntN(len(states))]
+	}
+	return p
+}
+
+func (sc *scenario) describe() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "proto %s\n", sc.proto)
+	for _, p := range sc.made {
+		fmt.Fprintf(&b, "  existing %s inode %d\n", p, p.inode)
+	}
+	if sc.req != nil {
+		fmt.Fprintf(&b, "  request %+v\n", *sc.req)
+	}
+	if sc.seg != nil {
+		fmt.Fprintf(&b, "  segment %s %s -> %s\n", sc.seg.Proto, sc.seg.Src, sc.seg.Dst)
+	}
+	for _, l := range sc.log {
+		b.WriteString("  " + l + "\n")
+	}
+	return b.String()
+}
+
+func sockaddr(ap netip.AddrPort) unix.Sockaddr {
+	if ap.Addr().Is4() {
+		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+	}
+	return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+}
+
+func errnoName(err error) string {
+	var e unix.Errno
+	if errors.As(err, &e) {
+		return unix.ErrnoName(e)
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+// newSocket creates and configures a socket as p says, owned by p.uid.
+func (sc *scenario) newSocket(p *psock) (int, error) {
+	fam := unix.AF_INET
+	if p.addr.Is6() {
+		fam = unix.AF_INET6
+	}
+	typ := unix.SOCK_STREAM
+	if sc.proto == sockscope.UDP {
+		typ = unix.SOCK_DGRAM
+	}
+	if p.uid != 0 {
+		unix.Setfsuid(int(p.uid))
+	}
+	fd, err := unix.Socket(fam, typ|unix.SOCK_CLOEXEC, 0)
+	if p.uid != 0 {
+		unix.Setfsuid(0)
+	}
+	if err != nil {
+		return -1, err
+	}
+	set := func(level, opt int, v bool) {
+		x := 0
+		if v {
+			x = 1
+		}
+		if err == nil {
+			err = unix.SetsockoptInt(fd, level, opt, x)
+		}
+	}
+	set(unix.SOL_SOCKET, unix.SO_REUSEADDR, p.ra)
+	set(unix.SOL_SOCKET, unix.SO_REUSEPORT, p.rp)
+	if fam == unix.AF_INET6 {
+		set(unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, p.v6only)
+	}
+	if p.dev && err == nil {
+		err = unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, "lo")
+	}
+	if err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+// helperListener returns a listener on 127.0.0.1:9 or [::1]:9 that the
+// ESTAB and TIME-WAIT sockets connect to.
+func (sc *scenario) helperListener(v6 bool) (int, error) {
+	if fd, ok := sc.helper[v6]; ok {
+		return fd, nil
+	}
+	fam, ap := unix.AF_INET, netip.MustParseAddrPort("127.0.0.1:9")
+	if v6 {
+		fam, ap = unix.AF_INET6, netip.MustParseAddrPort("[::1]:9")
+	}
+	fd, err := unix.Socket(fam, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	if err := unix.Bind(fd, sockaddr(ap)); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	if err := unix.Listen(fd, 64); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	sc.helper[v6] = fd
+	return fd, nil
+}
+
+func inodeOf(fd int) uint64 {
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil {
+		return 0
+	}
+	return st.Ino
+}
+
+// create makes the existing sockets. Sockets whose bind fails are dropped.
+func (sc *scenario) create() (closers []int) {
+	sc.helper = map[bool]int{}
+	for i := range sc.specs {
+		p := sc.specs[i]
+		fd, err := sc.newSocket(&p)
+		if err != nil {
+			sc.log = append(sc.log, fmt.Sprintf("socket %s: %v", &p, err))
+			continue
+		}
+		if err := unix.Bind(fd, sockaddr(netip.AddrPortFrom(p.addr, propPort))); err != nil {
+			sc.log = append(sc.log, fmt.Sprintf("existing %s: bind %s (dropped)", &p, errnoName(err)))
+			unix.Close(fd)
+			continue
+		}
+		p.fd, p.inode = fd, inodeOf(fd)
+		want := p.state
+		p.state = "bound"
+		switch want {
+		case "listen":
+			if err := unix.Listen(fd, 64); err != nil {
+				sc.log = append(sc.log, fmt.Sprintf("existing %s: listen %s (stays bound)", &p, errnoName(err)))
+			} else {
+				p.state, p.listened = "listen", true
+			}
+		case "estab", "timewait":
+			v6 := p.addr.Is6() && !p.addr.Is4In6() && (p.v6only || sc.rng.IntN(2) == 0)
+			h, err := sc.helperListener(v6)
+			if err != nil {
+				sc.log = append(sc.log, "helper: "+err.Error())
+				break
+			}
+			dst := netip.MustParseAddrPort("127.0.0.1:9")
+			if v6 {
+				dst = netip.MustParseAddrPort("[::1]:9")
+			} else if p.addr.Is6() {
+				dst = netip.MustParseAddrPort("[::ffff:127.0.0.1]:9")
+			}
+			if err := unix.Connect(fd, sockaddr(dst)); err != nil {
+				sc.log = append(sc.log, fmt.Sprintf("existing %s: connect %s (stays bound)", &p, errnoName(err)))
+				break
+			}
+			nfd, _, err := unix.Accept4(h, unix.SOCK_CLOEXEC)
+			if err != nil {
+				sc.log = append(sc.log, "helper accept: "+err.Error())
+				break
+			}
+			if la, err := unix.Getsockname(fd); err == nil {
+				p.local = apOf(la)
+			}
+			p.remote = dst
+			if want == "estab" {
+				p.state = "estab"
+				closers = append(closers, nfd)
+				break
+			}
+			// Active close first, then the peer: p's side ends in TIME-WAIT.
+			unix.Close(fd)
+			unix.Close(nfd)
+			p.fd, p.state = -1, "timewait"
+		}
+		if sc.proto == sockscope.UDP && want == "connected" {
+			dst := netip.MustParseAddrPort("127.0.0.5:40000")
+			if p.addr.Is6() && !p.addr.Is4In6() && (p.v6only || sc.rng.IntN(2) == 0) {
+				dst = netip.MustParseAddrPort("[::1]:40000")
+			} else if p.addr.Is6() {
+				dst = netip.MustParseAddrPort("[::ffff:127.0.0.5]:40000")
+			}
+			if err := unix.Connect(fd, sockaddr(dst)); err != nil {
+				sc.log = append(sc.log, fmt.Sprintf("existing %s: connect %s (stays unconnected)", &p, errnoName(err)))
+			} else {
+				p.state = "connected"
+			}
+		}
+		sc.made = append(sc.made, &p)
+	}
+	for _, fd := range sc.helper {
+		closers = append(closers, fd)
+	}
+	return closers
+}
+
+func apOf(sa unix.Sockaddr) netip.AddrPort {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port))
+	}
+	return netip.AddrPort{}
+}
+
+// truth is the FlagFunc that knows what the scenario set.
+func (sc *scenario) truth(s *sockscope.Socket) Flags {
+	for _, p := range sc.made {
+		match := p.inode != 0 && s.Inode == p.inode
+		if s.State == sockscope.TimeWait && p.state == "timewait" {
+			match = s.Local.Addr().Unmap() == p.local.Addr().Unmap() && s.Local.Port() == p.local.Port() &&
+				s.Remote.Addr().Unmap() == p.remote.Addr().Unmap() && s.Remote.Port() == p.remote.Port()
+		}
+		if match {
+			f := Flags{ReuseAddr: tri(p.ra), ReusePort: tri(p.rp)}
+			if p.addr.Is6() {
+				f.V6Only = tri(p.v6only)
+			}
+			return f
+		}
+	}
+	return Flags{}
+}
+
+func (sc *scenario) snapshot() (*sockscope.Snapshot, error) {
+	path := "/proc/self/task/" + strconv.Itoa(unix.Gettid()) + "/ns/net"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return sockscope.Collect(ctx, sockscope.Options{NetNS: []string{path}, Protos: []sockscope.Proto{sockscope.TCP, sockscope.UDP}})
+}
+
+func (sc *scenario) run(st *propStats) (errs []string) {
+	closers := sc.create()
+	defer func() {
+		for _, p := range sc.made {
+			if p.fd >= 0 {
+				unix.Close(p.fd)
+			}
+		}
+		for _, fd := range closers {
+			unix.Close(fd)
+		}
+	}()
+	snap, err := sc.snapshot()
+	if err != nil {
+		return []string{"collect: " + err.Error()}
+	}
+	// Every socket created must be in the snapshot.
+	for _, p := range sc.made {
+		if p.inode == 0 || p.fd < 0 {
+			continue
+		}
+		found := false
+		for _, s := range snap.Sockets {
+			found = found || s.Inode == p.inode
+		}
+		if !found {
+			errs = append(errs, fmt.Sprintf("socket %s (inode %d) missing from the snapshot", p, p.inode))
+		}
+	}
+	env, err := LoadEnv()
+	if err != nil {
+		return append(errs, "load env: "+err.Error())
+	}
+	if sc.req != nil {
+		errs = append(errs, sc.checkBind(snap, env, st)...)
+	} else {
+		errs = append(errs, sc.checkLookup(snap, st)...)
+	}
+	return errs
+}
+
+func (sc *scenario) checkBind(snap *sockscope.Snapshot, env Env, st *propStats) []string {
+	var errs []string
+	hidden := CheckBind(snap, *sc.req, env, nil)
+	truth := CheckBind(snap, *sc.req, env, sc.truth)
+
+	// Perform it.
+	p := psock{addr: sc.req.Addr.Addr(), ra: sc.req.ReuseAddr, rp: sc.req.ReusePort, v6only: sc.req.V6Only == yes, uid: sc.req.UID, dev: sc.req.Device != 0}
+	fd, err := sc.newSocket(&p)
+	if err != nil {
+		return []string{"request socket: " + err.Error()}
+	}
+	defer unix.Close(fd)
+	kerr := unix.Bind(fd, sockaddr(sc.req.Addr))
+	if kerr == nil && sc.req.Listen {
+		kerr = unix.Listen(fd, 8)
+	}
+	kernel := errnoName(kerr)
+	st.binds++
+	if kerr == nil {
+		st.kernelOK++
+	} else {
+		st.kernelFail++
+	}
+	agree := func(r BindResult) bool {
+		if kerr == nil {
+			return r.Verdict == OK
+		}
+		return r.Verdict == Fail && r.Errno == kernel
+	}
+	show := func(name string, r BindResult) string {
+		return fmt.Sprintf("%s: %s %s (%s) rule: %s; depends on %v; cache %v\n%s", name, r.Verdict, r.Errno, r.Phase, r.Rule, r.DependsOn, r.CacheDependent, snapText(snap))
+	}
+	switch hidden.Verdict {
+	case OK:
+		st.hiddenOK++
+	case Fail:
+		st.hiddenFail++
+	default:
+		st.hiddenDepends++
+		if len(hidden.DependsOn) == 0 {
+			errs = append(errs, "depends on nothing: "+show("hidden", hidden))
+		}
+	}
+	if hidden.Verdict != Depends && !agree(hidden) {
+		errs = append(errs, fmt.Sprintf("kernel: %q\n%s", kernel, show("flags hidden", hidden)))
+	}
+	switch {
+	case truth.Verdict == Depends && truth.CacheDependent:
+		st.truthCache++
+	case truth.Verdict == Depends:
+		errs = append(errs, fmt.Sprintf("true flags still depend; kernel: %q\n%s", kernel, show("true flags", truth)))
+	case !agree(truth):
+		errs = append(errs, fmt.Sprintf("kernel: %q\n%s", kernel, show("true flags", truth)))
+	default:
+		st.truthDefinite++
+	}
+	// A definite answer without flags must agree with the one with flags.
+	if hidden.Verdict != Depends && truth.Verdict != Depends && hidden.Verdict != truth.Verdict {
+		errs = append(errs, show("hidden", hidden)+"\n"+show("truth", truth))
+	}
+	return errs
+}
+
+func (sc *scenario) checkLookup(snap *sockscope.Snapshot, st *propStats) []string {
+	seg := *sc.seg
+	truth := Lookup(snap, seg, sc.truth)
+	hidden := Lookup(snap, seg, nil)
+
+	got, err := sc.deliver(seg)
+	if err != nil {
+		return []string{"deliver: " + err.Error()}
+	}
+	st.lookups++
+	var gotSock *sockscope.Socket
+	if got != nil {
+		for _, s := range snap.Sockets {
+			if s.Inode == got.inode {
+				gotSock = s
+			}
+		}
+		if gotSock == nil {
+			return []string{fmt.Sprintf("receiver %s not in the snapshot", got)}
+		}
+	}
+	var errs []string
+	for _, r := range []struct {
+		name string
+		res  LookupResult
+	}{{"true flags", truth}, {"flags hidden", hidden}} {
+		bad := false
+		switch {
+		case gotSock == nil:
+			bad = r.res.Verdict != None
+		case r.res.Verdict == One:
+			bad = r.res.Socket != gotSock
+		case r.res.Verdict == OneOf:
+			bad = true
+			for _, c := range r.res.Candidates {
+				bad = bad && c != gotSock
+			}
+		default:
+			bad = true
+		}
+		if bad {
+			recv := "nobody"
+			if gotSock != nil {
+				recv = describe(gotSock)
+			}
+			errs = append(errs, fmt.Sprintf("%s: predicted %s %v; kernel delivered to %s\n%s%s", r.name, r.res.Verdict, names(r.res.Candidates), recv, steps(r.res), snapText(snap)))
+		}
+	}
+	switch truth.Verdict {
+	case One:
+		st.lookOne++
+	case OneOf:
+		st.lookOneOf++
+		if hidden.Verdict == OneOf {
+			st.lookOneOfHW++
+		}
+	case None:
+		st.lookNone++
+	}
+	return errs
+}
+
+// deliver sends a connection or datagram from seg.Src to seg.Dst and
+// returns the existing socket that received it, or nil.
+func (sc *scenario) deliver(seg Segment) (*psock, error) {
+	fam := unix.AF_INET
+	if seg.Dst.Addr().Is6() {
+		fam = unix.AF_INET6
+	}
+	typ := unix.SOCK_STREAM
+	if seg.Proto == sockscope.UDP {
+		typ = unix.SOCK_DGRAM
+	}
+	fd, err := unix.Socket(fam, typ|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, sockaddr(seg.Src)); err != nil {
+		return nil, fmt.Errorf("bind client %s: %w", seg.Src, err)
+	}
+	if seg.Proto == sockscope.TCP {
+		if err := unix.Connect(fd, sockaddr(seg.Dst)); err != nil {
+			if errors.Is(err, unix.ECONNREFUSED) {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("connect %s: %w", seg.Dst, err)
+		}
+		for _, p := range sc.made {
+			if !p.listened || p.fd < 0 {
+				continue
+			}
+			unix.SetNonblock(p.fd, true)
+			nfd, _, err := unix.Accept4(p.fd, unix.SOCK_CLOEXEC)
+			if err == nil {
+				unix.Close(nfd)
+				return p, nil
+			}
+		}
+		return nil, errors.New("connected, but no listener has it in its accept queue")
+	}
+	if err := unix.Sendto(fd, []byte("x"), 0, sockaddr(seg.Dst)); err != nil {
+		return nil, fmt.Errorf("sendto %s: %w", seg.Dst, err)
+	}
+	buf := make([]byte, 16)
+	for try := 0; try < 50; try++ {
+		for _, p := range sc.made {
+			if p.fd < 0 {
+				continue
+			}
+			if n, _, err := unix.Recvfrom(p.fd, buf, unix.MSG_DONTWAIT); err == nil && n > 0 {
+				return p, nil
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil, nil
+}
+
+// snapText lists the snapshot's sockets on the scenario port.
+func snapText(snap *sockscope.Snapshot) string {
+	var b strings.Builder
+	b.WriteString("snapshot:\n")
+	for _, s := range snap.Sockets {
+		if s.Local.Port() == propPort {
+			fmt.Fprintf(&b, "  %s inode %d seq %d v6only %s uid %d\n", describe(s), s.Inode, s.Seq, s.V6Only, s.UID)
+		}
+	}
+	return b.String()
+}

@@ -172,6 +172,9 @@ func parseFilter(args []string) (*query.Filter, error) {
 
 // Main runs the command line and returns the exit status.
 func Main(ctx context.Context, args []string, streams IOStreams) int {
+	// Output stops between writes once ctx is done (Ctrl-C): renderers
+	// write whole lines, so NDJSON is never left with a torn line.
+	streams.Out = ctxWriter{ctx: ctx, w: streams.Out}
 	g := &globals{io: streams}
 	root := newRoot(ctx, g)
 	root.SetArgs(args)
@@ -180,6 +183,19 @@ func Main(ctx context.Context, args []string, streams IOStreams) int {
 	root.SetIn(streams.In)
 	err := root.ExecuteContext(ctx)
 	return report(err, streams.ErrOut)
+}
+
+// ctxWriter refuses writes once ctx is done.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }
 
 func report(err error, w io.Writer) int {

@@ -5,6 +5,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -213,4 +214,25 @@ func TestStuckProc(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzParsePort checks that any port argument either parses to 1-65535 or
+// is refused with a usage error quoting it, and never panics.
+func FuzzParsePort(f *testing.F) {
+	for _, s := range []string{"8080", ":8080", "tcp/80", "udp/:53", ":http", "0", "70000", "-1", "", ":", "sctp/1", "tcp/", "/", "http", "99999999999999999999", "\x1b[31m"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, arg string) {
+		_, n, err := parsePort(arg)
+		if err != nil {
+			var ue *usageError
+			if !errors.As(err, &ue) {
+				t.Fatalf("parsePort(%q): %v is not a usage error", arg, err)
+			}
+			return
+		}
+		if n == 0 {
+			t.Fatalf("parsePort(%q) = port 0 without an error", arg)
+		}
+	})
 }

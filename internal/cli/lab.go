@@ -1,0 +1,182 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sockscope/sockscope/internal/lab"
+	"github.com/sockscope/sockscope/render"
+)
+
+func init() { moreCommands = append(moreCommands, newLabCmd) }
+
+type labOptions struct {
+	list    bool
+	timeout time.Duration
+}
+
+func newLabCmd(g *globals) *cobra.Command {
+	o := &labOptions{}
+	cmd := &cobra.Command{
+		Use:   "lab [--list] [NAME...]",
+		Short: "Run small experiments that show, on real sockets, how ports and sockets behave",
+		Long: `Each experiment builds a few sockets, prints sockscope's own view of them, and
+states one claim (many sockets share a port, one listener per address and port,
+...) with PASS or FAIL decided by what the kernel did: what bind, listen and
+connect returned, which listener accepted a connection, which socket received a
+datagram; and by what the snapshot shows. It also prints what sockscope's
+bind-check and demux oracle predicted, and fails where a definite prediction
+was wrong.
+
+As root the sockets live in a private network namespace made for each
+experiment and gone after it. Otherwise they live on the loopback of the
+current namespace, on ports the kernel chose; TIME-WAIT sockets left there
+expire within a minute. Everything else the experiment made is removed.
+
+With no NAME every experiment runs; --list names them with their claims.
+Exit status 0 when every experiment passed (or was skipped), 1 when one failed.`,
+		Example: `  sockscope lab --list
+  sockscope lab
+  sockscope lab reuseport time-wait
+  sudo sockscope lab -o json | jq '.experiments[] | {name, result}'`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runLab(cmd.Context(), g, o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.list, "list", false, "list the experiments and their claims")
+	f.DurationVar(&o.timeout, "timeout", 10*time.Second, "give up on one experiment after this long")
+	return cmd
+}
+
+func runLab(ctx context.Context, g *globals, o *labOptions, args []string) error {
+	exps := lab.List()
+	if len(args) > 0 {
+		exps = exps[:0]
+		for _, a := range args {
+			e, ok := lab.Find(a)
+			if !ok {
+				return usagef("unknown experiment %q: valid names are %s", a, strings.Join(lab.Names(), ", "))
+			}
+			exps = append(exps, e)
+		}
+	}
+	if o.timeout <= 0 {
+		return usagef("bad --timeout %s: give a positive duration, e.g. 10s", o.timeout)
+	}
+	st := g.style()
+	if o.list {
+		return writeLabList(g, st, exps)
+	}
+	var reports []lab.Report
+	failed, skipped := 0, 0
+	for _, e := range exps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		r := lab.Run(ctx, e, lab.Options{Timeout: o.timeout})
+		switch r.Result {
+		case lab.Fail:
+			failed++
+		case lab.Skip:
+			skipped++
+		}
+		switch g.output {
+		case "table":
+			if err := writeLabReport(g, st, r); err != nil {
+				return err
+			}
+		case "ndjson":
+			if _, err := g.io.Out.Write(append(lab.AppendJSON(nil, r), '\n')); err != nil {
+				return err
+			}
+		default:
+			reports = append(reports, r)
+		}
+	}
+	switch g.output {
+	case "table":
+		if _, err := fmt.Fprintf(g.io.Out, "lab: %d passed, %d failed, %d skipped\n", len(exps)-failed-skipped, failed, skipped); err != nil {
+			return err
+		}
+	case "json":
+		b := []byte(`{"version":` + strconv.Itoa(render.SchemaVersion) + `,"experiments":[`)
+		for i, r := range reports {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, "\n  "...)
+			b = lab.AppendJSON(b, r)
+		}
+		b = append(b, "\n]}\n"...)
+		if _, err := g.io.Out.Write(b); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return &exitError{code: ExitError, err: fmt.Errorf("lab: %d of %d experiments failed", failed, len(exps))}
+	}
+	return nil
+}
+
+func writeLabList(g *globals, st render.Style, exps []lab.Experiment) error {
+	if g.output != "table" {
+		b := []byte(`{"version":` + strconv.Itoa(render.SchemaVersion) + `,"experiments":[`)
+		if g.output == "ndjson" {
+			b = b[:0]
+		}
+		for i, e := range exps {
+			if i > 0 && g.output == "json" {
+				b = append(b, ',')
+			}
+			r := lab.AppendJSON(nil, lab.Report{Experiment: e})
+			// A listing has no result: keep only name and claim.
+			r = append(r[:strings.Index(string(r), `,"result"`)], '}')
+			b = append(b, r...)
+			if g.output == "ndjson" {
+				b = append(b, '\n')
+			}
+		}
+		if g.output == "json" {
+			b = append(b, "]}\n"...)
+		}
+		_, err := g.io.Out.Write(b)
+		return err
+	}
+	t := render.NewTable(g.io.Out, st.TTY, st.Color, "NAME", "CLAIM")
+	for _, e := range exps {
+		t.Row(render.Cell{Text: e.Name}, render.Cell{Text: e.Claim})
+	}
+	return t.Flush()
+}
+
+func writeLabReport(g *globals, st render.Style, r lab.Report) error {
+	w := g.io.Out
+	fmt.Fprintf(w, "%s %s\n", render.Paint("== "+r.Name+":", render.Bold, st.Color), r.Claim)
+	if len(r.Sockets) > 0 {
+		sst := st
+		sst.Processes = true
+		sst.Numeric = true
+		if err := render.WriteSockets(w, r.Sockets, sst); err != nil {
+			return err
+		}
+	}
+	for _, d := range r.Details {
+		fmt.Fprintf(w, "   %s\n", render.Sanitize(d))
+	}
+	c := render.Green
+	switch r.Result {
+	case lab.Fail:
+		c = render.Red
+	case lab.Skip:
+		c = render.Yellow
+	}
+	_, err := fmt.Fprintf(w, "%s %s\n\n", render.Paint(r.Result, c, st.Color), r.Name)
+	return err
+}

@@ -2,9 +2,13 @@ package lab
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // openFDs counts this process's open file descriptors.
@@ -53,13 +57,27 @@ func TestExperiments(t *testing.T) {
 	if os.Geteuid() == 0 {
 		want = Private
 	}
+	// The runtime opens its poller's descriptors once, on first use: let
+	// that happen before counting.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	w.Close()
 	for _, e := range List() {
 		t.Run(e.Name, func(t *testing.T) {
 			before := openFDs(t)
 			r := Run(context.Background(), e, Options{})
 			checkReport(t, r, want)
 			if after := openFDs(t); after > before {
-				t.Errorf("%s left %d file descriptors open", e.Name, after-before)
+				ents, _ := os.ReadDir("/proc/self/fd")
+				var links []string
+				for _, e := range ents {
+					l, _ := os.Readlink("/proc/self/fd/" + e.Name())
+					links = append(links, e.Name()+"->"+l)
+				}
+				t.Errorf("%s left %d file descriptors open: %v", e.Name, after-before, links)
 			}
 		})
 	}
@@ -72,5 +90,37 @@ func TestExperimentsShared(t *testing.T) {
 		t.Run(e.Name, func(t *testing.T) {
 			checkReport(t, Run(context.Background(), e, Options{Shared: true}), Shared)
 		})
+	}
+}
+
+// TestCleanup checks that the Unix experiment's directory is gone after
+// Run, and that a run out of time fails rather than hangs.
+func TestCleanup(t *testing.T) {
+	e, _ := Find("unix-no-port")
+	r := Run(context.Background(), e, Options{})
+	checkReport(t, r, r.Namespace)
+	var path string
+	for _, s := range r.Sockets {
+		if strings.HasPrefix(s.Path, "/") {
+			path = s.Path
+		}
+	}
+	if path == "" {
+		t.Fatalf("no path socket in the report: %v", r.Sockets)
+	}
+	if _, err := os.Stat(filepath.Dir(path)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s still exists after the experiment: %v", filepath.Dir(path), err)
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	e, _ := Find("reuseport")
+	start := time.Now()
+	r := Run(context.Background(), e, Options{Timeout: time.Millisecond})
+	if r.Result != Fail {
+		t.Errorf("reuseport in 1ms: %s, want FAIL\n%s", r.Result, strings.Join(r.Details, "\n"))
+	}
+	if d := time.Since(start); d > 6*time.Second {
+		t.Errorf("reuseport in 1ms took %s", d)
 	}
 }

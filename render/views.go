@@ -177,6 +177,9 @@ func SocketRow(s *sockscope.Socket, st Style) []Cell {
 
 // WriteSockets prints one row per socket.
 func WriteSockets(w io.Writer, socks []*sockscope.Socket, st Style) error {
+	if !st.TTY {
+		return writeSocketRecords(w, socks, st)
+	}
 	t := NewTable(w, st.TTY, st.Color, SocketHeader(st)...)
 	for _, s := range socks {
 		t.Row(SocketRow(s, st)...)

@@ -1,0 +1,121 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sockscope/sockscope"
+)
+
+// tableRecords is the reference: SocketRow's cells through a pipe Table.
+func tableRecords(socks []*sockscope.Socket, st Style) string {
+	var b bytes.Buffer
+	t := NewTable(&b, false, false, SocketHeader(st)...)
+	for _, s := range socks {
+		t.Row(SocketRow(s, st)...)
+	}
+	_ = t.Flush()
+	return b.String()
+}
+
+func recordSockets() []*sockscope.Socket {
+	host := &sockscope.NetNS{Inode: 1, Name: "host"}
+	ctr := &sockscope.NetNS{Inode: 2, Name: "netns:2", Container: "web\x1b[31m"}
+	nginx := &sockscope.Process{PID: 10, Comm: "nginx"}
+	evil := &sockscope.Process{PID: 11, Comm: "ev\til\\\u202e"}
+	peer := &sockscope.Socket{Proto: sockscope.Unix, Type: sockscope.SockStream, Path: "/run/peer\n.sock"}
+	return []*sockscope.Socket{
+		{Proto: sockscope.TCP, Family: sockscope.FamilyInet, State: sockscope.Listen, Local: netip.MustParseAddrPort("0.0.0.0:80"), NetNS: host,
+			Holders: []sockscope.Holder{{Proc: nginx, FD: 6}, {Proc: evil, FD: 7}}, Inode: 5, Cookie: 9, UID: 33},
+		{Proto: sockscope.TCP, Family: sockscope.FamilyInet, State: sockscope.Established, RecvQ: 3, SendQ: 1 << 31,
+			Local: netip.MustParseAddrPort("127.0.0.1:443"), Remote: netip.MustParseAddrPort("127.1.2.3:50000"), NetNS: ctr, HoldersHidden: true, Inode: 6},
+		{Proto: sockscope.TCP, Family: sockscope.FamilyInet6, State: sockscope.TimeWait,
+			Local: netip.MustParseAddrPort("[::1]:22"), Remote: netip.MustParseAddrPort("[fe80::1%eth0]:1")},
+		{Proto: sockscope.TCP, Family: sockscope.FamilyInet6, State: sockscope.Listen, Local: netip.MustParseAddrPort("[::]:0")},
+		{Proto: sockscope.TCP, State: sockscope.SynRecv, Local: netip.MustParseAddrPort("[::ffff:127.0.0.1]:8080"), Remote: netip.MustParseAddrPort("10.0.0.1:8080")},
+		{Proto: sockscope.UDP, Family: sockscope.FamilyInet, State: sockscope.Close},
+		{Proto: sockscope.Raw, Family: sockscope.FamilyInet, State: sockscope.State(99), Inode: 1},
+		{Proto: sockscope.Unix, Type: sockscope.SockStream, State: sockscope.Established, Path: "@abs\x00tract", Peer: peer, Inode: 7},
+		{Proto: sockscope.Unix, Type: sockscope.SockDgram, State: sockscope.Close},
+		{Proto: sockscope.Unix, Type: sockscope.SockSeqpacket, State: sockscope.Listen, Path: "/tmp/s", Holders: []sockscope.Holder{{FD: 3}}},
+	}
+}
+
+func TestSocketRecordsMatchTable(t *testing.T) {
+	services := func(port uint16, proto string) string {
+		switch {
+		case port == 80 && proto == "tcp":
+			return "http"
+		case port == 443:
+			return "https"
+		}
+		return ""
+	}
+	socks := recordSockets()
+	for _, numeric := range []bool{false, true} {
+		for _, ext := range []bool{false, true} {
+			for _, procs := range []bool{false, true} {
+				for _, ns := range []bool{false, true} {
+					for _, svc := range []bool{false, true} {
+						st := Style{Numeric: numeric, Extended: ext, Processes: procs, NetNS: ns}
+						if svc {
+							st.Services = services
+						}
+						t.Run(fmt.Sprintf("n=%v,e=%v,p=%v,ns=%v,svc=%v", numeric, ext, procs, ns, svc), func(t *testing.T) {
+							var got bytes.Buffer
+							if err := writeSocketRecords(&got, socks, st); err != nil {
+								t.Fatal(err)
+							}
+							if diff := cmp.Diff(tableRecords(socks, st), got.String()); diff != "" {
+								t.Errorf("records differ from the table (-want +got):\n%s", diff)
+							}
+						})
+					}
+				}
+			}
+		}
+	}
+}
+
+// benchSockets builds n loopback TCP connections, as in the bench harness.
+func benchSockets(n int) []*sockscope.Socket {
+	ns := &sockscope.NetNS{Inode: 1, Name: "host"}
+	proc := &sockscope.Process{PID: 1234, Comm: "holder"}
+	socks := make([]*sockscope.Socket, n)
+	for i := range socks {
+		socks[i] = &sockscope.Socket{
+			Proto: sockscope.TCP, Family: sockscope.FamilyInet, State: sockscope.Established,
+			Local:   netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), 20000),
+			Remote:  netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 1, byte(i >> 8), byte(i)}), uint16(32768+i%20000)),
+			Inode:   uint64(100000 + i),
+			Cookie:  uint64(i),
+			NetNS:   ns,
+			Holders: []sockscope.Holder{{Proc: proc, FD: i + 3}},
+		}
+	}
+	return socks
+}
+
+func BenchmarkWriteSocketsPipe(b *testing.B) {
+	socks := benchSockets(10000)
+	for _, procs := range []bool{false, true} {
+		b.Run(fmt.Sprintf("processes=%v", procs), func(b *testing.B) {
+			st := Style{Numeric: true, Processes: procs}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := WriteSockets(discard{}, socks, st); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(socks)), "ns/socket")
+		})
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

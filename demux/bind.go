@@ -381,7 +381,9 @@ func tcpPhase(n *view, owners []*view, name string) phase {
 // tb->fastreuse is not positive; tb->fastreuseport can only match the new
 // socket if some owner with SO_REUSEPORT and the same uid set it to an
 // address covering the new one (or set it first, and every later binder
-// had SO_REUSEPORT too). Past binds of sockets since closed are not seen.
+// had SO_REUSEPORT too); for a connected owner that address may have been
+// the wildcard it bound before connecting. Past binds of sockets since
+// closed are not seen.
 func fastPathPossible(n *view, owners []*view, atListen bool) bool {
 	if len(owners) == 0 {
 		return false
@@ -416,6 +418,20 @@ func fastPathPossible(n *view, owners []*view, atListen bool) bool {
 		}
 		if allRP || rcvEqual(x, n, true, false) != no {
 			return true
+		}
+		// The cache holds the address x bound to. A connected socket (or
+		// the one a TIME-WAIT replaced) may have bound the wildcard and
+		// taken its current address at connect (Q1).
+		if x.conn || x.state == sockscope.TimeWait {
+			w := *x
+			if w.fam == sockscope.FamilyInet6 {
+				w.a6, w.typ, w.v4 = netip.IPv6Unspecified(), typeAny, v4Any
+			} else {
+				w.v4 = v4Any
+			}
+			if rcvEqual(&w, n, true, false) != no {
+				return true
+			}
 		}
 	}
 	return false

@@ -267,10 +267,10 @@ func (v *view) tail(rp sockscope.Tristate) bool {
 	return v.fam == sockscope.FamilyInet6 && rp == yes
 }
 
-// newer reports whether a was inserted into its chain after b, as far as
-// the snapshot tells: dump order within a family, inode order otherwise.
-// Dump order lists a chain head first, so a smaller Seq is newer among
-// head-inserted sockets.
+// newer reports whether a was inserted at the head of its chain after b, as
+// far as the snapshot tells: dump order within a family, inode order
+// otherwise. A dump lists a chain head first, so among head-inserted
+// sockets a smaller Seq is newer.
 func newer(a, b *view) bool {
 	if a.fam == b.fam && a.s.Seq != 0 && b.s.Seq != 0 {
 		return a.s.Seq < b.s.Seq
@@ -294,8 +294,17 @@ func chainOrder(vs []*view, rp func(*view) sockscope.Tristate) []*view {
 		}
 	}
 	sortNewestFirst(head)
-	sortNewestFirst(tl)
-	slices.Reverse(tl)
+	// The tail holds AF_INET6 sockets only, appended in order: oldest
+	// first, which is also their dump order.
+	slices.SortStableFunc(tl, func(a, b *view) int {
+		if a.s.Seq != 0 && b.s.Seq != 0 {
+			return cmp.Compare(a.s.Seq, b.s.Seq)
+		}
+		if c := cmp.Compare(a.s.Inode, b.s.Inode); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.s.Cookie, b.s.Cookie)
+	})
 	return append(head, tl...)
 }
 

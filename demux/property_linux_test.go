@@ -370,6 +370,13 @@ func (sc *scenario) create() (closers []int) {
 			continue
 		}
 		p.fd, p.inode = fd, inodeOf(fd)
+		if p.addr.Is6() {
+			// The kernel forces IPV6_V6ONLY on for a specific IPv6 address:
+			// record what it holds, not what was asked.
+			if v, err := unix.GetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err == nil {
+				p.v6only = v != 0
+			}
+		}
 		want := p.state
 		p.state = "bound"
 		switch want {
@@ -448,7 +455,10 @@ func apOf(sa unix.Sockaddr) netip.AddrPort {
 
 // truth is the FlagFunc that knows what the scenario set.
 func (sc *scenario) truth(s *sockscope.Socket) Flags {
-	for _, p := range sc.made {
+	// Newest first: a later connect from the same 4-tuple recycles an
+	// earlier TIME-WAIT (tcp_tw_reuse), so a TIME-WAIT is the last one's.
+	for i := len(sc.made) - 1; i >= 0; i-- {
+		p := sc.made[i]
 		match := p.inode != 0 && s.Inode == p.inode
 		if s.State == sockscope.TimeWait && p.state == "timewait" {
 			match = s.Local.Addr().Unmap() == p.local.Addr().Unmap() && s.Local.Port() == p.local.Port() &&

@@ -1,7 +1,9 @@
 package sockscope
 
 import (
+	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -99,6 +101,7 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 	if b.procFallback != "" && opts.Source != SourceProc {
 		snap.Warnings = append(snap.Warnings, Warning{Kind: "source", Count: 1, Msg: b.procFallback})
 	}
+	b.finish()
 	snap.Sockets = b.sockets
 
 	if opts.Holders {
@@ -106,7 +109,7 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 		attachHolders(snap, hres, herr, time.Since(hstart), procRoot, names)
 	}
 	linkPeers(snap.Sockets)
-	snap.Sort()
+	sortSockets(snap.Sockets)
 	return snap, nil
 }
 
@@ -196,12 +199,49 @@ type builder struct {
 	sockets      []*Socket
 	seq          uint32 // dump position within the current (namespace, protocol)
 	slab         []Socket
-	seen         map[uint64]struct{}
 	procFallback string
 }
 
 func newBuilder(opts Options) *builder {
-	return &builder{opts: opts, seen: make(map[uint64]struct{}, 1024)}
+	return &builder{opts: opts}
+}
+
+// finish drops the sockets reported twice (a dump is not a snapshot: under
+// churn a socket can come back twice), keeping the first report. Checking
+// a sorted copy of the cookies is much cheaper than a set kept while
+// adding, and duplicates are rare: the set is built only when there are
+// some.
+func (b *builder) finish() {
+	cookies := make([]uint64, 0, len(b.sockets))
+	for _, s := range b.sockets {
+		if s.Cookie != 0 {
+			cookies = append(cookies, s.Cookie)
+		}
+	}
+	slices.Sort(cookies)
+	dup := false
+	for i := 1; i < len(cookies); i++ {
+		if cookies[i] == cookies[i-1] {
+			dup = true
+			break
+		}
+	}
+	if !dup {
+		return
+	}
+	seen := make(map[uint64]struct{}, len(cookies))
+	kept := b.sockets[:0]
+	for _, s := range b.sockets {
+		if s.Cookie != 0 {
+			if _, ok := seen[s.Cookie]; ok {
+				continue
+			}
+			seen[s.Cookie] = struct{}{}
+		}
+		kept = append(kept, s)
+	}
+	clear(b.sockets[len(kept):])
+	b.sockets = kept
 }
 
 // alloc hands out Sockets from a slab to avoid one allocation per socket.
@@ -359,12 +399,6 @@ func (b *builder) addInet(p Proto, r *sockdiag.InetRecord) {
 		return
 	}
 	b.seq++
-	if r.Cookie != 0 {
-		if _, dup := b.seen[r.Cookie]; dup {
-			return
-		}
-		b.seen[r.Cookie] = struct{}{}
-	}
 	s := b.alloc()
 	*s = Socket{
 		Cookie:    r.Cookie,
@@ -410,12 +444,6 @@ func (b *builder) addUnix(r *sockdiag.UnixRecord) {
 	if !b.states().Has(st) {
 		return
 	}
-	if r.Cookie != 0 {
-		if _, dup := b.seen[r.Cookie]; dup {
-			return
-		}
-		b.seen[r.Cookie] = struct{}{}
-	}
 	s := b.alloc()
 	*s = Socket{
 		Cookie:    r.Cookie,
@@ -453,6 +481,7 @@ func attachHolders(snap *Snapshot, res *holders.Result, err error, took time.Dur
 	labelProcesses(procs, snap.NetNS, procRoot, names)
 	partial := res.Denied > 0 || len(res.TimedOut) > 0 || err != nil
 	hidden := 0
+	var slab []Holder
 	for _, s := range snap.Sockets {
 		if s.Inode == 0 {
 			continue
@@ -465,16 +494,23 @@ func attachHolders(snap *Snapshot, res *holders.Result, err error, took time.Dur
 			}
 			continue
 		}
-		s.Holders = make([]Holder, len(refs))
+		// Holders come from slabs: one allocation per 4096, not per socket.
+		if len(slab) < len(refs) {
+			slab = make([]Holder, max(4096, len(refs)))
+		}
+		s.Holders = slab[:len(refs):len(refs)]
+		slab = slab[len(refs):]
 		for i, r := range refs {
 			s.Holders[i] = Holder{Proc: &procs[r.Proc], FD: int(r.FD)}
 		}
-		slices.SortFunc(s.Holders, func(a, b Holder) int {
-			if a.PID() != b.PID() {
-				return a.PID() - b.PID()
-			}
-			return a.FD - b.FD
-		})
+		if len(refs) > 1 {
+			slices.SortFunc(s.Holders, func(a, b Holder) int {
+				if a.PID() != b.PID() {
+					return a.PID() - b.PID()
+				}
+				return a.FD - b.FD
+			})
+		}
 	}
 	snap.HiddenHolders = hidden
 	if hidden > 0 {
@@ -511,17 +547,20 @@ type connKey struct {
 	local, remote netip.AddrPort
 }
 
+func nsInodeOf(s *Socket) uint64 {
+	if s.NetNS != nil {
+		return s.NetNS.Inode
+	}
+	return 0
+}
+
 // linkPeers pairs both ends of local connections: inet sockets whose
 // reversed 5-tuple is also a socket in the same namespace, and connected
 // Unix sockets by peer inode.
 func linkPeers(socks []*Socket) {
-	var byConn map[connKey]*Socket
+	var conns peerIndex
 	var byInode map[uint64]*Socket
 	for _, s := range socks {
-		var ns uint64
-		if s.NetNS != nil {
-			ns = s.NetNS.Inode
-		}
 		switch {
 		case s.Proto == Unix && s.Inode != 0:
 			if byInode == nil {
@@ -529,10 +568,7 @@ func linkPeers(socks []*Socket) {
 			}
 			byInode[s.Inode] = s
 		case s.Proto.HasPorts() && s.Remote.Port() != 0 && s.State != Listen && s.State != TimeWait:
-			if byConn == nil {
-				byConn = make(map[connKey]*Socket)
-			}
-			byConn[connKey{ns, s.Proto, s.Local, s.Remote}] = s
+			conns.add(connKey{nsInodeOf(s), s.Proto, s.Local, s.Remote}, s, len(socks))
 		}
 	}
 	for _, s := range socks {
@@ -547,16 +583,118 @@ func linkPeers(socks []*Socket) {
 			}
 			continue
 		}
-		if byConn == nil || s.Remote.Port() == 0 {
+		if conns.byHash == nil || s.Remote.Port() == 0 {
 			continue
 		}
-		var ns uint64
-		if s.NetNS != nil {
-			ns = s.NetNS.Inode
-		}
-		if p := byConn[connKey{ns, s.Proto, s.Remote, s.Local}]; p != nil && p != s && p.State != TimeWait && s.State != TimeWait {
+		if p := conns.get(connKey{nsInodeOf(s), s.Proto, s.Remote, s.Local}); p != nil && p != s && p.State != TimeWait && s.State != TimeWait {
 			s.Peer = p
 			p.Peer = s
 		}
 	}
+}
+
+// peerIndex maps a connection (netns, proto, local, remote) to the last
+// socket added with it. It is keyed by a 64-bit hash of the tuple, which is
+// checked on lookup, because a map keyed by the 80-byte tuple itself cost
+// four times as much at 100k sockets; the rare tuple whose hash collides
+// with a different tuple goes to an exact map.
+type peerIndex struct {
+	byHash map[uint64]*Socket
+	exact  map[connKey]*Socket
+}
+
+func (x *peerIndex) add(k connKey, s *Socket, sizeHint int) {
+	if x.byHash == nil {
+		x.byHash = make(map[uint64]*Socket, sizeHint)
+	}
+	h := k.hash()
+	if old, ok := x.byHash[h]; ok && connKeyOf(old) != k {
+		if x.exact == nil {
+			x.exact = make(map[connKey]*Socket)
+		}
+		x.exact[k] = s
+		return
+	}
+	x.byHash[h] = s
+}
+
+func (x *peerIndex) get(k connKey) *Socket {
+	if p := x.byHash[k.hash()]; p != nil && connKeyOf(p) == k {
+		return p
+	}
+	return x.exact[k]
+}
+
+func connKeyOf(s *Socket) connKey {
+	return connKey{nsInodeOf(s), s.Proto, s.Local, s.Remote}
+}
+
+// hash mixes every field of the key except address zones (which the exact
+// comparison on lookup still checks).
+func (k connKey) hash() uint64 {
+	const m = 0x9e3779b97f4a7c15
+	l, r := k.local.Addr().As16(), k.remote.Addr().As16()
+	h := (k.ns ^ uint64(k.proto)<<56) * m
+	h = (h ^ binary.BigEndian.Uint64(l[:8])) * m
+	h = (h ^ binary.BigEndian.Uint64(l[8:]) ^ uint64(k.local.Port())<<32) * m
+	h = (h ^ binary.BigEndian.Uint64(r[:8])) * m
+	h = (h ^ binary.BigEndian.Uint64(r[8:]) ^ uint64(k.remote.Port())<<32 ^ uint64(k.local.Addr().BitLen())<<48) * m
+	return mix64(h)
+}
+
+// mix64 is the murmur3 finaliser.
+func mix64(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
+}
+
+// sortSockets sorts in the order of Less, as Snapshot.Sort does, with
+// slices.SortFunc and a three-way comparison: half the time of sort.Slice
+// at 100k sockets.
+func sortSockets(socks []*Socket) {
+	slices.SortFunc(socks, compareSockets)
+}
+
+// compareSockets is Less as a three-way comparison: it returns a negative
+// number when Less(a, b), a positive one when Less(b, a), and 0 otherwise.
+func compareSockets(a, b *Socket) int {
+	if an, bn := nsInodeOf(a), nsInodeOf(b); an != bn {
+		return cmp.Compare(an, bn)
+	}
+	if a.Proto != b.Proto {
+		return cmp.Compare(a.Proto, b.Proto)
+	}
+	if a.Proto == Unix {
+		if c := strings.Compare(a.Path, b.Path); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Inode, b.Inode)
+	}
+	if c := cmp.Compare(a.Local.Port(), b.Local.Port()); c != 0 {
+		return c
+	}
+	if c := a.Local.Addr().Compare(b.Local.Addr()); c != 0 {
+		return c
+	}
+	if a.State != b.State {
+		// LISTEN first, then by number.
+		switch {
+		case a.State == Listen:
+			return -1
+		case b.State == Listen:
+			return 1
+		}
+		return cmp.Compare(a.State, b.State)
+	}
+	if c := a.Remote.Compare(b.Remote); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Inode, b.Inode); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Cookie, b.Cookie)
 }

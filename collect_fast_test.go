@@ -1,0 +1,193 @@
+package sockscope
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/sockscope/sockscope/internal/sockdiag"
+)
+
+// randomSockets builds sockets that collide often: few addresses, ports,
+// states and namespaces, zones, v4-mapped addresses, duplicate tuples.
+func randomSockets(r *rand.Rand, n int) []*Socket {
+	nss := []*NetNS{nil, {Inode: 1}, {Inode: 2}}
+	addrs := []netip.Addr{
+		netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("0.0.0.0"),
+		netip.MustParseAddr("::ffff:127.0.0.1"), netip.MustParseAddr("::1"),
+		netip.MustParseAddr("fe80::1%eth0"), netip.MustParseAddr("fe80::1%eth1"), {},
+	}
+	states := []State{Established, Established, Listen, TimeWait, SynSent, CloseWait, Close}
+	protos := []Proto{TCP, TCP, UDP, Unix, Raw}
+	ap := func() netip.AddrPort {
+		return netip.AddrPortFrom(addrs[r.IntN(len(addrs))], uint16(r.IntN(4)))
+	}
+	socks := make([]*Socket, n)
+	for i := range socks {
+		s := &Socket{
+			Proto: protos[r.IntN(len(protos))], State: states[r.IntN(len(states))],
+			Local: ap(), Remote: ap(), NetNS: nss[r.IntN(len(nss))],
+			Inode: uint64(r.IntN(n)), Cookie: uint64(r.IntN(3 * n)),
+		}
+		if s.Proto == Unix {
+			s.Local, s.Remote = netip.AddrPort{}, netip.AddrPort{}
+			s.Path = []string{"", "/a", "/b", "@c"}[r.IntN(4)]
+			s.PeerInode = uint64(r.IntN(n))
+		}
+		socks[i] = s
+	}
+	return socks
+}
+
+// linkPeersMap is linkPeers as first written, keyed by the whole tuple:
+// the reference.
+func linkPeersMap(socks []*Socket) {
+	byConn := map[connKey]*Socket{}
+	byInode := map[uint64]*Socket{}
+	for _, s := range socks {
+		switch {
+		case s.Proto == Unix && s.Inode != 0:
+			byInode[s.Inode] = s
+		case s.Proto.HasPorts() && s.Remote.Port() != 0 && s.State != Listen && s.State != TimeWait:
+			byConn[connKeyOf(s)] = s
+		}
+	}
+	for _, s := range socks {
+		if s.Peer != nil {
+			continue
+		}
+		if s.Proto == Unix {
+			if p := byInode[s.PeerInode]; s.PeerInode != 0 && p != nil && p != s {
+				s.Peer = p
+			}
+			continue
+		}
+		if s.Remote.Port() == 0 {
+			continue
+		}
+		if p := byConn[connKey{nsInodeOf(s), s.Proto, s.Remote, s.Local}]; p != nil && p != s && p.State != TimeWait && s.State != TimeWait {
+			s.Peer = p
+			p.Peer = s
+		}
+	}
+}
+
+func peerIndexes(socks []*Socket) []int {
+	at := make(map[*Socket]int, len(socks))
+	for i, s := range socks {
+		at[s] = i
+	}
+	out := make([]int, len(socks))
+	for i, s := range socks {
+		out[i] = -1
+		if s.Peer != nil {
+			out[i] = at[s.Peer]
+		}
+	}
+	return out
+}
+
+func TestLinkPeersMatchesTupleMap(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	linked := 0
+	for round := 0; round < 200; round++ {
+		socks := randomSockets(r, 1+r.IntN(300))
+		want := make([]*Socket, len(socks))
+		for i, s := range socks {
+			c := *s
+			want[i] = &c
+		}
+		linkPeersMap(want)
+		linkPeers(socks)
+		w, g := peerIndexes(want), peerIndexes(socks)
+		if !slices.Equal(w, g) {
+			t.Fatalf("round %d: peers differ:\nwant %v\ngot  %v", round, w, g)
+		}
+		for _, p := range g {
+			if p >= 0 {
+				linked++
+			}
+		}
+	}
+	if linked == 0 {
+		t.Fatal("no socket was linked: the test data exercise nothing")
+	}
+}
+
+// TestPeerIndexZones checks the collision path: tuples that differ only in
+// their address zone hash alike and must still be told apart.
+func TestPeerIndexZones(t *testing.T) {
+	a0 := netip.MustParseAddrPort("[fe80::1%eth0]:1000")
+	a1 := netip.MustParseAddrPort("[fe80::1%eth1]:1000")
+	b0 := netip.MustParseAddrPort("[fe80::2%eth0]:80")
+	b1 := netip.MustParseAddrPort("[fe80::2%eth1]:80")
+	mk := func(l, r netip.AddrPort) *Socket {
+		return &Socket{Proto: TCP, State: Established, Local: l, Remote: r}
+	}
+	c0, s0, c1, s1 := mk(a0, b0), mk(b0, a0), mk(a1, b1), mk(b1, a1)
+	if connKeyOf(c0).hash() != connKeyOf(c1).hash() {
+		t.Skip("zones changed the hash: the collision path is not reached this way")
+	}
+	linkPeers([]*Socket{c0, c1, s0, s1})
+	if c0.Peer != s0 || s0.Peer != c0 || c1.Peer != s1 || s1.Peer != c1 {
+		t.Errorf("zoned connections mispaired: c0→%p s0 %p, c1→%p s1 %p", c0.Peer, s0, c1.Peer, s1)
+	}
+}
+
+func TestCompareSocketsMatchesLess(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	socks := randomSockets(r, 400)
+	for _, a := range socks {
+		for _, b := range socks[:50] {
+			c := compareSockets(a, b)
+			if (c < 0) != Less(a, b) || (c > 0) != Less(b, a) {
+				t.Fatalf("compareSockets(%+v, %+v) = %d, Less = %v/%v", a, b, c, Less(a, b), Less(b, a))
+			}
+		}
+	}
+	want := slices.Clone(socks)
+	sort.SliceStable(want, func(i, j int) bool { return Less(want[i], want[j]) })
+	got := slices.Clone(socks)
+	slices.SortStableFunc(got, compareSockets)
+	if !slices.Equal(want, got) {
+		t.Error("sorting with compareSockets differs from sorting with Less")
+	}
+}
+
+func TestBuilderDropsDuplicateCookies(t *testing.T) {
+	lo := netip.MustParseAddr("127.0.0.1")
+	b := newBuilder(Options{})
+	recs := []sockdiag.InetRecord{
+		{Family: 2, State: 10, Src: lo, SrcPort: 80, Cookie: 7, Inode: 1},
+		{Family: 2, State: 1, Src: lo, SrcPort: 80, Dst: lo, DstPort: 5000, Cookie: 8, Inode: 2},
+		{Family: 2, State: 1, Src: lo, SrcPort: 80, Dst: lo, DstPort: 5000, Cookie: 8, Inode: 99}, // seen twice
+		{Family: 2, State: 6, Src: lo, SrcPort: 80, Dst: lo, DstPort: 5001},                       // no cookie
+		{Family: 2, State: 6, Src: lo, SrcPort: 80, Dst: lo, DstPort: 5001},                       // no cookie
+		{Family: 2, State: 10, Src: lo, SrcPort: 81, Cookie: 7, Inode: 98},                        // seen twice
+	}
+	for i := range recs {
+		b.addInet(TCP, &recs[i])
+	}
+	b.finish()
+	var got []uint64
+	for _, s := range b.sockets {
+		got = append(got, s.Inode)
+	}
+	if want := []uint64{1, 2, 0, 0}; !slices.Equal(got, want) {
+		t.Errorf("kept inodes %v, want %v (first report of each cookie, every cookie-less socket)", got, want)
+	}
+	if b.sockets[1].Seq != 2 {
+		t.Errorf("second socket's Seq = %d, want its dump position 2", b.sockets[1].Seq)
+	}
+
+	b = newBuilder(Options{})
+	for i := range recs[:2] {
+		b.addInet(TCP, &recs[i])
+	}
+	b.finish()
+	if len(b.sockets) != 2 {
+		t.Errorf("without duplicates %d sockets kept, want 2", len(b.sockets))
+	}
+}

@@ -89,6 +89,7 @@ type config struct {
 	out       string
 	sockscope string
 	only      []string
+	hold      bool
 }
 
 func main() {
@@ -110,6 +111,7 @@ func run() int {
 	flag.IntVar(&cfg.warmup, "warmup", 1, "untimed runs of each command first")
 	flag.DurationVar(&cfg.deadline, "deadline", 30*time.Minute, "stop measuring (and clean up) after this long; sizes not reached are skipped")
 	flag.StringVar(&cfg.out, "out", "", "also write the markdown report to this file")
+	flag.BoolVar(&cfg.hold, "hold", false, "build the workload for the first size, print the namespace path and hold it until interrupted or -deadline (for profiling)")
 	flag.StringVar(&cfg.sockscope, "sockscope", "", "sockscope binary to time (default: go build ./cmd/sockscope into a temporary directory)")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: go run ./bench [flags]   (as root)\n\n")
@@ -147,6 +149,13 @@ func run() int {
 	ctx, cancel := context.WithTimeout(ctx, cfg.deadline)
 	defer cancel()
 
+	if cfg.hold {
+		if err := hold(ctx, cfg); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			return 1
+		}
+		return 0
+	}
 	rep, err := bench(ctx, cfg)
 	text := rep.markdown(cfg)
 	fmt.Print(text)
@@ -180,6 +189,30 @@ func parseSizes(s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// hold builds the first size's workload and keeps it until ctx ends.
+func hold(ctx context.Context, cfg config) (err error) {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find own executable: %w", err)
+	}
+	n := cfg.sizes[0]
+	listeners := min(cfg.listeners, n)
+	w, err := startWorkload(ctx, self, cfg.procs, listeners, (n-listeners)/2)
+	if w != nil {
+		defer func() {
+			if cerr := w.close(); cerr != nil && err == nil {
+				err = cerr
+			}
+		}()
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Printf("holding %d sockets in %s; interrupt to remove them\n", n, w.nsPath)
+	<-ctx.Done()
+	return nil
 }
 
 // bench measures every size in turn.

@@ -154,7 +154,7 @@ func holderMain(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	n, err := hold(*index, *portList, *conns)
+	n, err := holdSockets(*index, *portList, *conns)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "holder %d: %v\n", *index, err)
 		return 1
@@ -164,7 +164,7 @@ func holderMain(args []string) int {
 	return 0
 }
 
-func hold(index int, portList string, conns int) (int, error) {
+func holdSockets(index int, portList string, conns int) (int, error) {
 	var ports []int
 	for _, f := range strings.Split(portList, ",") {
 		p, err := strconv.Atoi(f)

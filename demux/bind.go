@@ -100,27 +100,21 @@ func CheckBind(snap *sockscope.Snapshot, req BindRequest, env Env, flags FlagFun
 	if !ok {
 		return res
 	}
-	var owners []*view
 	var all []*sockscope.Socket
 	if snap != nil {
 		all = snap.Sockets
 	}
 	nsCount := 0
-	for _, s := range all {
-		if s == nil || s.Proto != req.Proto || !inNetNS(s, req.NetNS) {
-			continue
+	owners := views(all, flags, func(s *sockscope.Socket) bool {
+		if s.Proto != req.Proto || !inNetNS(s, req.NetNS) || s.Local.Port() != req.Addr.Port() {
+			return false
 		}
 		if s.Family != sockscope.FamilyInet && s.Family != sockscope.FamilyInet6 {
-			continue
+			return false
 		}
-		if s.Local.Port() != req.Addr.Port() {
-			continue
-		}
-		if req.Proto == sockscope.TCP && (s.State == sockscope.SynRecv || s.State == sockscope.NewSynRecv) {
-			continue // request sockets own no port (B1)
-		}
-		owners = append(owners, newView(s, flags))
-	}
+		// Request sockets own no port (B1).
+		return req.Proto != sockscope.TCP || (s.State != sockscope.SynRecv && s.State != sockscope.NewSynRecv)
+	})
 	if req.NetNS == 0 {
 		var ss []*sockscope.Socket
 		for _, v := range owners {

@@ -80,18 +80,14 @@ func Lookup(snap *sockscope.Snapshot, seg Segment, flags FlagFunc) LookupResult 
 		r.Steps = append(r.Steps, Step{Name: "input", Detail: "the segment needs a destination address, and source and destination of the same IP version"})
 		return r
 	}
-	var cands []*view
+	var all []*sockscope.Socket
 	if snap != nil {
-		for _, s := range snap.Sockets {
-			if s == nil || s.Proto != seg.Proto || !inNetNS(s, seg.NetNS) || s.Local.Port() != dst.Port() {
-				continue
-			}
-			if s.Family != sockscope.FamilyInet && s.Family != sockscope.FamilyInet6 {
-				continue
-			}
-			cands = append(cands, newView(s, flags))
-		}
+		all = snap.Sockets
 	}
+	cands := views(all, flags, func(s *sockscope.Socket) bool {
+		return s.Proto == seg.Proto && inNetNS(s, seg.NetNS) && s.Local.Port() == dst.Port() &&
+			(s.Family == sockscope.FamilyInet || s.Family == sockscope.FamilyInet6)
+	})
 	if seg.Ifindex == 0 {
 		r.Steps = append(r.Steps, Step{Name: "device", Detail: "no ingress device given: sockets bound to a device (SO_BINDTODEVICE) are treated as not matching"})
 	}

@@ -86,7 +86,33 @@ type view struct {
 
 // newView builds the view of an existing socket; flags may be nil.
 func newView(s *sockscope.Socket, flags FlagFunc) *view {
-	v := &view{s: s, fam: s.Family, dev: s.Interface, uid: s.UID, state: s.State, v6only: s.V6Only}
+	v := new(view)
+	fillView(v, s, flags)
+	return v
+}
+
+// views builds the views of the sockets keep accepts, in one allocation.
+func views(ss []*sockscope.Socket, flags FlagFunc, keep func(*sockscope.Socket) bool) []*view {
+	n := 0
+	for _, s := range ss {
+		if s != nil && keep(s) {
+			n++
+		}
+	}
+	slab := make([]view, n)
+	out := make([]*view, 0, n)
+	for _, s := range ss {
+		if s != nil && keep(s) {
+			v := &slab[len(out)]
+			fillView(v, s, flags)
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func fillView(v *view, s *sockscope.Socket, flags FlagFunc) {
+	*v = view{s: s, fam: s.Family, dev: s.Interface, uid: s.UID, state: s.State, v6only: s.V6Only}
 	a := s.Local.Addr().WithZone("")
 	if s.Family == sockscope.FamilyInet6 {
 		if a.Is4() {
@@ -125,7 +151,6 @@ func newView(s *sockscope.Socket, flags FlagFunc) *view {
 		v.raddr = s.Remote.Addr().Unmap()
 		v.rport = s.Remote.Port()
 	}
-	return v
 }
 
 // isWild reports whether the socket's IPv4 view is the wildcard.

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"net/netip"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -86,6 +87,19 @@ func appendStrField(b []byte, k, v string) []byte {
 	return appendJSONString(b, v)
 }
 
+// appendAddrPortField appends "k":"FormatAddrPort(ap)" without building
+// the string: an address without a zone is plain ASCII that needs no
+// escaping.
+func appendAddrPortField(b []byte, k string, ap netip.AddrPort) []byte {
+	if ap.Addr().Zone() != "" {
+		return appendStrField(b, k, sockscope.FormatAddrPort(ap))
+	}
+	b = appendKey(b, k)
+	b = append(b, '"')
+	b = Style{Numeric: true}.appendEndpoint(b, 0, ap)
+	return append(b, '"')
+}
+
 // AppendSocketJSON appends one socket as a JSON object (docs/json.md).
 func AppendSocketJSON(b []byte, s *sockscope.Socket) []byte {
 	b = append(b, '{')
@@ -111,9 +125,9 @@ func AppendSocketJSON(b []byte, s *sockscope.Socket) []byte {
 		}
 	} else {
 		b = append(b, ',')
-		b = appendStrField(b, "local", sockscope.FormatAddrPort(s.Local))
+		b = appendAddrPortField(b, "local", s.Local)
 		b = append(b, ',')
-		b = appendStrField(b, "remote", sockscope.FormatAddrPort(s.Remote))
+		b = appendAddrPortField(b, "remote", s.Remote)
 		b = append(b, ',')
 		b = appendKey(b, "local_port")
 		b = strconv.AppendUint(b, uint64(s.Local.Port()), 10)

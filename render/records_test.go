@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"testing"
@@ -119,3 +120,35 @@ func BenchmarkWriteSocketsPipe(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestSocketJSONAddresses checks the appended local and remote strings
+// against FormatAddrPort, zones included.
+func TestSocketJSONAddresses(t *testing.T) {
+	for _, s := range recordSockets() {
+		if s.Proto == sockscope.Unix {
+			continue
+		}
+		var got struct{ Local, Remote string }
+		b := AppendSocketJSON(nil, s)
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if want := sockscope.FormatAddrPort(s.Local); got.Local != want {
+			t.Errorf("local = %q, want %q", got.Local, want)
+		}
+		if want := sockscope.FormatAddrPort(s.Remote); got.Remote != want {
+			t.Errorf("remote = %q, want %q", got.Remote, want)
+		}
+	}
+}
+
+func BenchmarkWriteSocketsJSON(b *testing.B) {
+	socks := benchSockets(10000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := WriteSocketsJSON(discard{}, socks, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(socks)), "ns/socket")
+}

@@ -308,6 +308,11 @@ func (b *builder) readNamespace(procRoot, self string) error {
 		}
 	}
 	states := b.states()
+	var pf *prefetch
+	if conn != nil && b.wantProto(TCP) && b.wantFamily(FamilyInet) && b.wantFamily(FamilyInet6) {
+		pf = b.startPrefetch(TCP, unix.IPPROTO_TCP, FamilyInet6, inetMask(TCP, states))
+		defer pf.wait()
+	}
 	for _, p := range inetProtos {
 		if !b.wantProto(p.proto) {
 			continue
@@ -316,20 +321,22 @@ func (b *builder) readNamespace(procRoot, self string) error {
 			if !b.wantFamily(fam) {
 				continue
 			}
+			if pf != nil && p.proto == TCP && fam == FamilyInet6 {
+				child, err := pf.wait()
+				pf = nil
+				if err == nil {
+					b.sockets = append(b.sockets, child.sockets...)
+					continue
+				}
+				// Dump again below, where every error is handled.
+			}
 			b.seq = 0
 			emit := func(r *sockdiag.InetRecord) error {
 				b.addInet(p.proto, r)
 				return nil
 			}
 			if conn != nil {
-				mask := uint32(states)
-				if p.proto == TCP && states.Has(Close) {
-					mask |= 1 << BoundInactive
-				}
-				if p.proto != TCP {
-					mask = uint32(AllStates) // UDP/raw: filter after (the kernel's UDP state numbering is ours)
-				}
-				err := conn.DumpInet(sockdiag.InetRequest{Family: uint8(fam), Protocol: p.num, States: mask}, emit)
+				err := conn.DumpInet(sockdiag.InetRequest{Family: uint8(fam), Protocol: p.num, States: inetMask(p.proto, states)}, emit)
 				if err == nil {
 					continue
 				}
@@ -381,6 +388,60 @@ func (b *builder) readNamespace(procRoot, self string) error {
 		}
 	}
 	return nil
+}
+
+// inetMask is the kernel state mask to ask for.
+func inetMask(p Proto, states StateSet) uint32 {
+	if p != TCP {
+		return uint32(AllStates) // UDP/raw: filter after (the kernel's UDP state numbering is ours)
+	}
+	mask := uint32(states)
+	if states.Has(Close) {
+		mask |= 1 << BoundInactive
+	}
+	return mask
+}
+
+// prefetch is one inet dump running on its own sock_diag socket, beside
+// the caller's dumps, into its own builder.
+type prefetch struct {
+	done  chan struct{}
+	child *builder
+	err   error
+}
+
+// startPrefetch starts a dump of (proto, fam) on a second sock_diag socket.
+// Every TCP dump walks the whole TCP hash table whatever the family asked
+// for, so running the IPv6 dump beside the IPv4 one hides most of its cost
+// on a machine with two cores or more. The socket is opened here, on the
+// calling thread, so it belongs to the namespace being read (kernel.md
+// N3); the goroutine may then use it from any thread. It returns nil when
+// the second socket cannot be opened: the caller dumps in turn as before.
+func (b *builder) startPrefetch(proto Proto, num uint8, fam Family, mask uint32) *prefetch {
+	c, err := sockdiag.Dial()
+	if err != nil {
+		return nil
+	}
+	pf := &prefetch{done: make(chan struct{}), child: &builder{opts: b.opts, ns: b.ns}}
+	go func() {
+		defer close(pf.done)
+		defer c.Close()
+		pf.err = c.DumpInet(sockdiag.InetRequest{Family: uint8(fam), Protocol: num, States: mask}, func(r *sockdiag.InetRecord) error {
+			pf.child.addInet(proto, r)
+			return nil
+		})
+	}()
+	return pf
+}
+
+// wait waits for the dump and returns its builder, or its error. It is
+// safe on a nil prefetch and may be called more than once.
+func (pf *prefetch) wait() (*builder, error) {
+	if pf == nil {
+		return nil, errors.New("no prefetch")
+	}
+	<-pf.done
+	return pf.child, pf.err
 }
 
 func famSuffix(f Family) string {

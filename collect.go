@@ -79,7 +79,9 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 		b.ns = ns.model
 		var err error
 		if ns.direct {
-			err = b.readNamespace(procRoot, "self")
+			// thread-self, not self: /proc/self/net is the thread-group
+			// leader's namespace, which need not be this thread's.
+			err = b.readNamespace(procRoot, "thread-self")
 		} else {
 			err = netns.Do(ns.ns, func() error { return b.readNamespace(procRoot, "thread-self") })
 		}

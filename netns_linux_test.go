@@ -2,6 +2,7 @@ package sockscope_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -21,21 +22,30 @@ import (
 // The thread is discarded afterwards.
 func inNS(t *testing.T, path string, f func()) {
 	t.Helper()
+	want := nsInodeOf(t, path)
 	done := make(chan error, 1)
 	go func() {
+		// The deferred send also runs when f calls t.Fatal (runtime.Goexit).
+		err := errors.New("the namespace's goroutine stopped early (see the errors above)")
+		defer func() { done <- err }()
 		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			done <- err
+		fd, oerr := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if oerr != nil {
+			err = oerr
 			return
 		}
 		defer unix.Close(fd)
-		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-			done <- fmt.Errorf("setns %s: %w", path, err)
+		if serr := unix.Setns(fd, unix.CLONE_NEWNET); serr != nil {
+			err = fmt.Errorf("setns %s: %w", path, serr)
+			return
+		}
+		var st unix.Stat_t
+		if serr := unix.Stat(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()), &st); serr != nil || st.Ino != want {
+			err = fmt.Errorf("after setns into %s (inode %d) the thread is in inode %d (%v)", path, want, st.Ino, serr)
 			return
 		}
 		f()
-		done <- nil
+		err = nil
 	}()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -80,7 +90,10 @@ func TestAllNetNS(t *testing.T) {
 	t.Cleanup(func() { sleeper.Process.Kill(); sleeper.Wait() })
 	unnamed := fmt.Sprintf("/proc/%d/ns/net", sleeper.Process.Pid)
 	deadline := time.Now().Add(5 * time.Second)
-	for nsInodeOf(t, unnamed) == nsInodeOf(t, "/proc/self/ns/net") && time.Now().Before(deadline) {
+	// thread-self, not self: a test goroutine that locked the main thread
+	// into another namespace and exited leaves the thread-group leader
+	// there (Go cannot end the main thread), and /proc/self follows it.
+	for nsInodeOf(t, unnamed) == nsInodeOf(t, "/proc/thread-self/ns/net") && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond) // unshare has not run yet
 	}
 

@@ -117,15 +117,16 @@ func runLs(ctx context.Context, g *globals, o *lsOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	socks := snap.Sockets
-	if flt != nil {
-		socks = socks[:0:0]
-		for _, s := range snap.Sockets {
-			if flt.Match(s) {
-				socks = append(socks, s)
-			}
-		}
-	}
+	filterSockets(snap, flt)
+	return g.writeSockets(snap.Sockets, snap, func(st *render.Style) {
+		st.Processes = o.processes
+		st.Extended = o.extended
+	})
+}
+
+// writeSockets prints a socket list in the chosen output format, with the
+// snapshot's warnings (on stderr for tables, in the document for JSON).
+func (g *globals) writeSockets(socks []*sockscope.Socket, snap *sockscope.Snapshot, style func(*render.Style)) error {
 	g.warn(snap)
 	switch g.output {
 	case "json":
@@ -134,7 +135,6 @@ func runLs(ctx context.Context, g *globals, o *lsOptions, args []string) error {
 		return render.WriteSocketsNDJSON(g.io.Out, socks)
 	}
 	st := g.style()
-	st.Processes = o.processes
-	st.Extended = o.extended
+	style(&st)
 	return render.WriteSockets(g.io.Out, socks, st)
 }

@@ -105,9 +105,10 @@ func runPort(ctx context.Context, g *globals, arg string, rest []string) error {
 		return err
 	}
 	full := *snap
+	filterSockets(snap, flt)
 	kept := snap.Sockets[:0:0]
 	for _, s := range snap.Sockets {
-		if s.Local.Port() == num && (flt == nil || flt.Match(s)) {
+		if s.Local.Port() == num {
 			kept = append(kept, s)
 		}
 	}

@@ -72,14 +72,5 @@ func runProc(ctx context.Context, g *globals, arg string) error {
 		}
 		fmt.Fprintf(g.io.ErrOut, "sockscope: %s holds no sockets\n", render.Sanitize(arg))
 	}
-	g.warn(snap)
-	switch g.output {
-	case "json":
-		return render.WriteSocketsJSON(g.io.Out, socks, snap.Warnings)
-	case "ndjson":
-		return render.WriteSocketsNDJSON(g.io.Out, socks)
-	}
-	st := g.style()
-	st.Processes = true
-	return render.WriteSockets(g.io.Out, socks, st)
+	return g.writeSockets(socks, snap, func(st *render.Style) { st.Processes = true })
 }

@@ -577,16 +577,24 @@ func attachHolders(snap *Snapshot, res *holders.Result, err error, took time.Dur
 	}
 	snap.HiddenHolders = hidden
 	if hidden > 0 {
-		why := "run as root to see them"
-		if os.Geteuid() == 0 {
-			why = "their /proc entries are not readable even by root, e.g. non-dumpable or in another user namespace"
+		socks := "sockets' holders are"
+		if hidden == 1 {
+			socks = "socket's holders are"
 		}
 		procs := "processes"
+		are := "are"
 		if res.Denied == 1 {
-			procs = "process"
+			procs, are = "process", "is"
 		}
-		msg := fmt.Sprintf("%d sockets' holders are hidden: %d %s could not be inspected (%s)", hidden, res.Denied, procs, why)
+		msg := fmt.Sprintf("%d %s hidden: %d %s could not be inspected (run as root to see them)", hidden, socks, res.Denied, procs)
+		if os.Geteuid() == 0 {
+			msg = fmt.Sprintf("%d %s hidden: %d %s %s not readable even by root (non-dumpable, or in another user namespace)", hidden, socks, res.Denied, procs, are)
+		}
 		snap.Warnings = append(snap.Warnings, Warning{Kind: "permission", Count: hidden, Msg: msg})
+	}
+	if res.Failed > 0 {
+		snap.Warnings = append(snap.Warnings, Warning{Kind: "holders", Count: res.Failed,
+			Msg: fmt.Sprintf("%d processes could not be read: %v", res.Failed, res.FailErr)})
 	}
 	if len(res.TimedOut) > 0 {
 		snap.Warnings = append(snap.Warnings, Warning{Kind: "timeout", Count: len(res.TimedOut),

@@ -70,7 +70,7 @@ func TestUnprivileged(t *testing.T) {
 			}
 		}
 	}
-	lines := noteLines(r.err, "sockets' holders are hidden", "run as root")
+	lines := noteLines(r.err, "holders are hidden", "run as root")
 	if len(lines) != 1 {
 		t.Errorf("%d lines on stderr say holders are hidden and to run as root, want 1:\n%s", len(lines), r.err)
 	}

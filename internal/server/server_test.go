@@ -1,0 +1,140 @@
+package server
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/sockscope/sockscope"
+)
+
+// TestPageSelfContained: the page loads nothing from outside and never
+// puts data in as markup.
+func TestPageSelfContained(t *testing.T) {
+	srv := httptest.NewServer(New(Config{}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body bytes.Buffer
+	if _, err := body.ReadFrom(resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET / = %d", resp.StatusCode)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+		t.Errorf("Content-Type = %q, want text/html", ct)
+	}
+	html := body.String()
+	if !strings.Contains(html, "<html") || !strings.Contains(html, "api/ports") {
+		t.Fatalf("GET / does not look like the page: %.200q", html)
+	}
+	for _, re := range []string{`://`, `(?i)\bsrc\s*=`, `(?i)\bhref\s*=`, `(?i)url\(`, `(?i)@import`, `(?i)innerHTML`, `(?i)outerHTML`, `(?i)insertAdjacentHTML`, `(?i)document\.write`, `(?i)\beval\(`} {
+		if loc := regexp.MustCompile(re).FindStringIndex(html); loc != nil {
+			t.Errorf("page contains %s at %d: %q", re, loc[0], html[max(0, loc[0]-30):min(len(html), loc[1]+30)])
+		}
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "default-src 'none'") {
+		t.Errorf("CSP %q lacks default-src 'none'", csp)
+	}
+	// The CSP allows exactly the inline script and style, by hash.
+	for _, tag := range []string{"script", "style"} {
+		_, after, ok := strings.Cut(html, "<"+tag+">")
+		if !ok {
+			t.Fatalf("page has no <%s>", tag)
+		}
+		inner, _, _ := strings.Cut(after, "</"+tag+">")
+		sum := sha256.Sum256([]byte(inner))
+		want := tag + "-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("X-Content-Type-Options = %q", got)
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	h := New(Config{LocalHostsOnly: true})
+	for _, tt := range []struct {
+		method, path, host string
+		want               int
+	}{
+		{"GET", "/", "127.0.0.1:9464", 200},
+		{"HEAD", "/", "localhost:9464", 200},
+		{"GET", "/", "[::1]:9464", 200},
+		{"GET", "/", "LocalHost", 200},
+		{"GET", "/", "evil.example:9464", http.StatusMisdirectedRequest},
+		{"GET", "/", "127.0.0.1.evil.example", http.StatusMisdirectedRequest},
+		{"GET", "/nope", "127.0.0.1", 404},
+		{"GET", "/index.html", "127.0.0.1", 404},
+		{"POST", "/metrics", "127.0.0.1", 405},
+		{"DELETE", "/api/ports", "127.0.0.1", 405},
+		{"GET", "/debug/pprof/", "127.0.0.1", 404},
+	} {
+		req := httptest.NewRequest(tt.method, tt.path, nil)
+		req.Host = tt.host
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tt.want {
+			t.Errorf("%s %s Host %q = %d, want %d", tt.method, tt.path, tt.host, rec.Code, tt.want)
+		}
+	}
+}
+
+func TestLocalHost(t *testing.T) {
+	for _, tt := range []struct {
+		host string
+		want bool
+	}{
+		{"127.0.0.1", true}, {"127.0.0.1:80", true}, {"[::1]:80", true}, {"::1", true},
+		{"localhost", true}, {"LOCALHOST:1", true}, {"10.1.2.3:9464", true},
+		{"", false}, {"example.com", false}, {"localhost.example.com", false},
+		{"[::1", false}, {"127.0.0.1.nip.io:80", false},
+	} {
+		if got := localHost(tt.host); got != tt.want {
+			t.Errorf("localHost(%q) = %v, want %v", tt.host, got, tt.want)
+		}
+	}
+}
+
+func FuzzLocalHost(f *testing.F) {
+	for _, s := range []string{"127.0.0.1:1", "[::1]:2", "localhost", "a.b", "[", ":", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, host string) {
+		if localHost(host) && strings.ContainsAny(host, "/ ") {
+			t.Errorf("localHost(%q) accepted a host with / or space", host)
+		}
+	})
+}
+
+func TestNSLabelsUnique(t *testing.T) {
+	a := &sockscope.NetNS{Inode: 1, Name: "web"}
+	b := &sockscope.NetNS{Inode: 2, Name: "web"}
+	c := &sockscope.NetNS{Inode: 3, Name: "host"}
+	d := &sockscope.NetNS{Inode: 4}
+	snap := &sockscope.Snapshot{NetNS: []*sockscope.NetNS{a, b, c}, Sockets: []*sockscope.Socket{{NetNS: d}, {}}}
+	label := nsLabels(snap)
+	seen := map[string]*sockscope.NetNS{}
+	for _, ns := range []*sockscope.NetNS{a, b, c, d, nil} {
+		l := label(ns)
+		if o, ok := seen[l]; ok {
+			t.Errorf("namespaces %+v and %+v share the label %q", o, ns, l)
+		}
+		seen[l] = ns
+	}
+	if got := label(c); got != "host" {
+		t.Errorf("label(host) = %q, want host", got)
+	}
+}

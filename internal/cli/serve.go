@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/netip"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -54,11 +54,13 @@ func runServe(ctx context.Context, g *globals, o *serveOptions) error {
 	if g.output != "table" {
 		return usagef("serve takes no -o: its endpoints choose their format")
 	}
-	if _, err := netip.ParseAddrPort(o.listen); err != nil {
-		host, _, serr := net.SplitHostPort(o.listen)
-		if serr != nil || host == "" {
-			return usagef("bad --listen %q: write ADDR:PORT, e.g. 127.0.0.1:9464 or [::1]:9464", o.listen)
-		}
+	// ADDR may be empty (every address) or a host name such as localhost.
+	_, port, err := net.SplitHostPort(o.listen)
+	if err != nil {
+		return usagef("bad --listen %q: write ADDR:PORT, e.g. 127.0.0.1:9464 or [::1]:9464", o.listen)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return usagef("bad --listen %q: the port must be a number from 0 to 65535", o.listen)
 	}
 	opts, err := g.options()
 	if err != nil {

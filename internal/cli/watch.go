@@ -1,0 +1,446 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sockscope/sockscope"
+	"github.com/sockscope/sockscope/internal/sockdiag"
+	"github.com/sockscope/sockscope/query"
+	"github.com/sockscope/sockscope/render"
+)
+
+func init() {
+	moreCommands = append(moreCommands, newWatchCmd)
+}
+
+// watchOptions are the flags of sockscope watch: ls's selection flags plus
+// the pace.
+type watchOptions struct {
+	ls       lsOptions
+	interval time.Duration
+	count    int
+}
+
+// Event sources, as the "source" field of an NDJSON event names them.
+const (
+	sourcePoll    = "poll"
+	sourceDestroy = "destroy-event"
+)
+
+// watchEvent is one change: a socket added, removed or changed.
+type watchEvent struct {
+	at     time.Time
+	kind   string // "added", "removed" or "changed"
+	source string
+	sock   *sockscope.Socket
+}
+
+func newWatchCmd(g *globals) *cobra.Command {
+	o := &watchOptions{}
+	cmd := &cobra.Command{
+		Use:   "watch [-tuwxlaenp46] [--interval D] [--count N] [FILTER...]",
+		Short: "Show sockets as they come and go: a live table, or an event stream",
+		Long: `Take a snapshot every --interval, with the same flags and filter as ls, and
+compare it with the previous one by socket cookie.
+
+On a terminal the screen is redrawn each time: a header with the number of
+sockets and how many were added (+), removed (-) and changed (~, a new
+state, peer or queue length) since the last refresh, then the table, new
+rows marked '+' and changed ones '~'.
+
+With -o ndjson (the default when the output is not a terminal) it prints
+one JSON object per event, one line each:
+  {"version":1,"time":"...","event":"added","source":"poll","socket":{...}}
+The first snapshot reports every socket as added, so the stream alone
+rebuilds the set. Where the kernel sends socket destroy events (TCP and UDP
+in the namespace sockscope runs in; no privilege needed) a watched socket's
+removal is reported as soon as its kernel object is freed, with
+"source":"destroy-event", and not again by the next snapshot. A TCP socket
+that may live on in TIME-WAIT is confirmed by the next snapshot when
+TIME-WAIT sockets are watched. Sockets that appear and vanish between two
+snapshots are not reported.
+
+It stops after --count snapshots, or on Ctrl-C.`,
+		Example: `  sockscope watch -tl                      # listeners coming and going
+  sockscope watch -ta 'sport = :443'       # every TCP socket on port 443
+  sockscope watch -t -o ndjson | jq -c 'select(.event == "removed")'
+  sockscope watch --interval 200ms --count 10 -x -a`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f := cmd.Flag("output"); (f == nil || !f.Changed) && !g.io.OutTTY {
+				g.output = "ndjson"
+			}
+			return runWatch(cmd.Context(), g, o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&o.ls.tcp, "tcp", "t", false, "TCP sockets")
+	f.BoolVarP(&o.ls.udp, "udp", "u", false, "UDP and UDP-Lite sockets")
+	f.BoolVarP(&o.ls.raw, "raw", "w", false, "raw sockets")
+	f.BoolVarP(&o.ls.unix, "unix", "x", false, "Unix-domain sockets")
+	f.BoolVarP(&o.ls.listening, "listening", "l", false, "only listening (and unconnected) sockets")
+	f.BoolVarP(&o.ls.all, "all", "a", false, "sockets in every state")
+	f.BoolVarP(&o.ls.processes, "processes", "p", false, "show the processes that hold each socket")
+	f.BoolVarP(&o.ls.extended, "extended", "e", false, "show uid, inode and cookie")
+	f.BoolVarP(&o.ls.ipv4, "ipv4", "4", false, "only IPv4 sockets")
+	f.BoolVarP(&o.ls.ipv6, "ipv6", "6", false, "only IPv6 sockets")
+	f.DurationVar(&o.interval, "interval", time.Second, "time between snapshots")
+	f.IntVar(&o.count, "count", 0, "stop after this many snapshots (0: until interrupted)")
+	return cmd
+}
+
+// minWatchInterval keeps a mistyped interval from spinning a core.
+const minWatchInterval = 10 * time.Millisecond
+
+func runWatch(ctx context.Context, g *globals, o *watchOptions, args []string) error {
+	if g.output == "json" {
+		return usagef("watch streams events: use -o ndjson (one JSON object per line) or -o table")
+	}
+	if o.interval < minWatchInterval {
+		return usagef("bad --interval %s: use at least %s", o.interval, minWatchInterval)
+	}
+	if o.count < 0 {
+		return usagef("bad --count %d: use 0 (no limit) or more", o.count)
+	}
+	flt, err := parseFilter(args)
+	if err != nil {
+		return err
+	}
+	opts, err := g.options()
+	if err != nil {
+		return err
+	}
+	o.ls.apply(&opts, flt)
+
+	w := &watcher{g: g, o: o, flt: flt, opts: opts}
+	if g.source != "proc" && len(g.netns) == 0 && !g.allNetNS && watchesDestroyable(opts) {
+		w.startEvents()
+		defer w.stopEvents()
+	}
+	return w.run(ctx)
+}
+
+// watchesDestroyable reports whether the selection includes TCP or UDP,
+// the protocols with destroy events.
+func watchesDestroyable(opts sockscope.Options) bool {
+	if len(opts.Protos) == 0 {
+		return true
+	}
+	for _, p := range opts.Protos {
+		if p == sockscope.TCP || p == sockscope.UDP {
+			return true
+		}
+	}
+	return false
+}
+
+// destroyed is one destroy event: the socket with this cookie was freed.
+type destroyed struct {
+	cookie uint64
+	at     time.Time
+}
+
+// watcher holds the state of one watch run.
+type watcher struct {
+	g    *globals
+	o    *watchOptions
+	flt  *query.Filter
+	opts sockscope.Options
+
+	// known maps the cookie of every socket in the last snapshot, less
+	// those already reported removed, to that socket.
+	known map[uint64]*sockscope.Socket
+	// gone holds the cookies reported removed by destroy events since the
+	// last snapshot: the next diff must not report them again.
+	gone map[uint64]bool
+	// pending holds destroy events of TCP sockets that may live on as
+	// TIME-WAIT minisockets (same cookie) while TIME-WAIT is watched: the
+	// next snapshot decides.
+	pending map[uint64]time.Time
+	// between are events reported between snapshots (table mode counts
+	// them in the next header).
+	betweenRemoved int
+
+	events *sockdiag.DestroyEvents
+	evc    chan destroyed
+	stop   chan struct{}
+	wg     sync.WaitGroup
+
+	buf []byte
+}
+
+// startEvents subscribes to destroy events; without them (an old kernel,
+// another OS) watch polls only.
+func (w *watcher) startEvents() {
+	ev, err := sockdiag.SubscribeDestroy()
+	if err != nil {
+		return
+	}
+	w.events = ev
+	w.evc = make(chan destroyed, 1024)
+	w.stop = make(chan struct{})
+	errStop := errors.New("stop")
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		for {
+			err := ev.Read(func(r *sockdiag.InetRecord) error {
+				select {
+				case w.evc <- destroyed{cookie: r.Cookie, at: time.Now()}:
+					return nil
+				case <-w.stop:
+					return errStop
+				}
+			})
+			// Lost events are covered by the next snapshot.
+			if err != nil && !errors.Is(err, sockdiag.ErrEventsLost) {
+				return
+			}
+		}
+	}()
+}
+
+// stopEvents ends the reader goroutine and closes the socket.
+func (w *watcher) stopEvents() {
+	close(w.stop)
+	_ = w.events.Close() // wakes a blocked Read
+	w.wg.Wait()
+}
+
+func (w *watcher) run(ctx context.Context) error {
+	w.gone = map[uint64]bool{}
+	w.pending = map[uint64]time.Time{}
+	ticker := time.NewTicker(w.o.interval)
+	defer ticker.Stop()
+	var prev *sockscope.Snapshot
+	for i := 0; w.o.count == 0 || i < w.o.count; i++ {
+		if i > 0 {
+			if err := w.wait(ctx, ticker.C); err != nil {
+				return err
+			}
+		}
+		snap, err := w.g.collect(ctx, w.opts)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+		filterSockets(snap, w.flt)
+		if i == 0 {
+			w.g.warn(snap)
+		}
+		if err := w.step(prev, snap); err != nil {
+			return err
+		}
+		prev = snap
+	}
+	return nil
+}
+
+// wait returns at the next tick, handling destroy events meanwhile.
+func (w *watcher) wait(ctx context.Context, tick <-chan time.Time) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick:
+			return nil
+		case ev := <-w.evc: // nil channel without events: never ready
+			if err := w.destroyed(ev); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// mayTimeWait reports whether a TCP socket in state st can become a
+// TIME-WAIT minisocket when its struct sock is freed.
+func mayTimeWait(st sockscope.State) bool {
+	switch st {
+	case sockscope.Established, sockscope.SynRecv, sockscope.FinWait1, sockscope.FinWait2, sockscope.Closing:
+		return true
+	}
+	return false
+}
+
+// destroyed handles one destroy event, joined by cookie with the sockets
+// the last snapshot showed; events of other sockets are ignored.
+func (w *watcher) destroyed(ev destroyed) error {
+	s, ok := w.known[ev.cookie]
+	if !ok || ev.cookie == 0 {
+		return nil
+	}
+	if s.Proto == sockscope.TCP && w.opts.States.Has(sockscope.TimeWait) && mayTimeWait(s.State) {
+		w.pending[ev.cookie] = ev.at
+		return nil
+	}
+	delete(w.known, ev.cookie)
+	w.gone[ev.cookie] = true
+	if w.g.output != "ndjson" {
+		w.betweenRemoved++
+		return nil
+	}
+	return w.writeEvents([]watchEvent{{at: ev.at, kind: "removed", source: sourceDestroy, sock: s}})
+}
+
+// step diffs a snapshot with the previous one and reports the changes.
+func (w *watcher) step(prev, snap *sockscope.Snapshot) error {
+	base := &sockscope.Snapshot{}
+	if prev != nil {
+		base.Sockets = make([]*sockscope.Socket, 0, len(prev.Sockets))
+		for _, s := range prev.Sockets {
+			if s.Cookie == 0 || !w.gone[s.Cookie] {
+				base.Sockets = append(base.Sockets, s)
+			}
+		}
+	}
+	added, removed, changed := sockscope.Diff(base, snap)
+	at := snap.Taken
+	if at.IsZero() {
+		at = time.Now()
+	}
+	evs := make([]watchEvent, 0, len(added)+len(removed)+len(changed))
+	for _, s := range removed {
+		ev := watchEvent{at: at, kind: "removed", source: sourcePoll, sock: s}
+		if t, ok := w.pending[s.Cookie]; ok && s.Cookie != 0 {
+			ev.at, ev.source = t, sourceDestroy
+		}
+		evs = append(evs, ev)
+	}
+	for _, s := range added {
+		evs = append(evs, watchEvent{at: at, kind: "added", source: sourcePoll, sock: s})
+	}
+	for _, s := range changed {
+		evs = append(evs, watchEvent{at: at, kind: "changed", source: sourcePoll, sock: s})
+	}
+	clear(w.gone)
+	clear(w.pending)
+	w.known = make(map[uint64]*sockscope.Socket, len(snap.Sockets))
+	for _, s := range snap.Sockets {
+		if s.Cookie != 0 {
+			w.known[s.Cookie] = s
+		}
+	}
+	if w.g.output == "ndjson" {
+		return w.writeEvents(evs)
+	}
+	err := w.writeScreen(snap, evs, prev == nil)
+	w.betweenRemoved = 0
+	return err
+}
+
+// writeEvents prints events as NDJSON lines, each written whole.
+func (w *watcher) writeEvents(evs []watchEvent) error {
+	buf := w.buf[:0]
+	for _, ev := range evs {
+		buf = appendWatchEvent(buf, ev)
+		if len(buf) > 60<<10 {
+			if _, err := w.g.io.Out.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	w.buf = buf
+	if len(buf) == 0 {
+		return nil
+	}
+	_, err := w.g.io.Out.Write(buf)
+	return err
+}
+
+// appendWatchEvent appends one event object and a newline.
+func appendWatchEvent(b []byte, ev watchEvent) []byte {
+	b = append(b, `{"version":`...)
+	b = strconv.AppendInt(b, render.SchemaVersion, 10)
+	b = append(b, `,"time":"`...)
+	b = ev.at.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","event":"`...)
+	b = append(b, ev.kind...)
+	b = append(b, `","source":"`...)
+	b = append(b, ev.source...)
+	b = append(b, `","socket":`...)
+	b = render.AppendSocketJSON(b, ev.sock)
+	return append(b, "}\n"...)
+}
+
+// clearScreen moves the cursor home and clears the terminal.
+const clearScreen = "\x1b[H\x1b[2J"
+
+// writeScreen draws one refresh: a header line and the table, new rows
+// marked '+', changed ones '~'. On a terminal the screen is cleared first
+// and the whole frame is written at once.
+func (w *watcher) writeScreen(snap *sockscope.Snapshot, evs []watchEvent, first bool) error {
+	st := w.g.style()
+	st.Processes = w.o.ls.processes
+	st.Extended = w.o.ls.extended
+	var nAdded, nRemoved, nChanged int
+	marks := make(map[*sockscope.Socket]byte, len(evs))
+	for _, ev := range evs {
+		switch ev.kind {
+		case "added":
+			nAdded++
+			if !first {
+				marks[ev.sock] = '+'
+			}
+		case "removed":
+			nRemoved++
+		case "changed":
+			nChanged++
+			marks[ev.sock] = '~'
+		}
+	}
+	nRemoved += w.betweenRemoved
+	var frame bytes.Buffer
+	if st.TTY {
+		frame.WriteString(clearScreen)
+	}
+	at := snap.Taken
+	if at.IsZero() {
+		at = time.Now()
+	}
+	header := fmt.Sprintf("%s  %d sockets  +%d -%d ~%d  (every %s", at.Format("15:04:05"), len(snap.Sockets), nAdded, nRemoved, nChanged, w.o.interval)
+	if w.o.count > 0 {
+		header += fmt.Sprintf(", %d snapshots", w.o.count)
+	}
+	header += ")"
+	if !st.TTY {
+		header = "# " + header
+	}
+	frame.WriteString(render.Paint(header, render.Bold, st.Color))
+	frame.WriteString("\n")
+	if err := writeMarkedTable(&frame, snap.Sockets, marks, st); err != nil {
+		return err
+	}
+	_, err := w.g.io.Out.Write(frame.Bytes())
+	return err
+}
+
+// writeMarkedTable is render.WriteSockets with a leading mark column.
+func writeMarkedTable(out io.Writer, socks []*sockscope.Socket, marks map[*sockscope.Socket]byte, st render.Style) error {
+	t := render.NewTable(out, st.TTY, st.Color, append([]string{" "}, render.SocketHeader(st)...)...)
+	for _, s := range socks {
+		mark := render.Cell{Text: " "}
+		switch marks[s] {
+		case '+':
+			mark = render.Cell{Text: "+", Color: render.Green}
+		case '~':
+			mark = render.Cell{Text: "~", Color: render.Yellow}
+		}
+		t.Row(append([]render.Cell{mark}, render.SocketRow(s, st)...)...)
+		if t.Err() != nil {
+			break
+		}
+	}
+	return t.Flush()
+}

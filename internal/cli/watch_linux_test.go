@@ -310,3 +310,61 @@ func TestWatchCancel(t *testing.T) {
 		t.Errorf("%d descriptors after watch, %d before", n, fdsBefore)
 	}
 }
+
+// TestWatchTimeWait closes both ends of a loopback connection while
+// TIME-WAIT sockets are watched (-a). The kernel frees the closer's struct
+// sock (a destroy event) but keeps a TIME-WAIT minisocket with the same
+// cookie, so the stream must say "changed" to TIME-WAIT for it, never
+// "removed"; the other end is gone and is "removed" once.
+func TestWatchTimeWait(t *testing.T) {
+	port, conns := server(t, 1)
+	c, a := conns[0], conns[1]
+	cInode, aInode := sockInode(t, c.(*net.TCPConn)), sockInode(t, a.(*net.TCPConn))
+	sc, errb, done := startWatch(context.Background(), "watch", "-t", "-a", "--count", "2", "--interval", "300ms", "-o", "ndjson",
+		fmt.Sprintf("( sport = :%d or dport = :%d )", port, port))
+	var lines []watchLine
+	var raw []string
+	closed := false
+	cookies := map[uint64]uint64{}
+	for sc.Scan() {
+		raw = append(raw, sc.Text())
+		var ev watchLine
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		lines = append(lines, ev)
+		if ev.Event == "added" {
+			cookies[ev.Socket.Inode] = ev.Socket.Cookie
+		}
+		if !closed && cookies[cInode] != 0 && cookies[aInode] != 0 {
+			closed = true
+			c.Close() // active close: c ends in TIME-WAIT
+			time.Sleep(20 * time.Millisecond)
+			a.Close()
+		}
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	count := func(event string, cookie uint64) (n int, state string) {
+		for _, ev := range lines {
+			if ev.Event == event && ev.Socket.Cookie == cookie {
+				n++
+				state = ev.Socket.State
+			}
+		}
+		return n, state
+	}
+	if n, st := count("changed", cookies[cInode]); n != 1 || st != "TIME-WAIT" {
+		t.Errorf("closer: %d changed events, last state %q; want 1, TIME-WAIT", n, st)
+	}
+	if n, _ := count("removed", cookies[cInode]); n != 0 {
+		t.Errorf("closer reported removed %d times; it lives on in TIME-WAIT", n)
+	}
+	if n, _ := count("removed", cookies[aInode]); n != 1 {
+		t.Errorf("other end: %d removed events, want 1", n)
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", strings.Join(raw, "\n"))
+	}
+}

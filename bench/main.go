@@ -296,8 +296,12 @@ func benchSize(ctx context.Context, cfg config, self string, cmds []command, n i
 	for i := 0; i < cfg.warmup; i++ {
 		for _, r := range res.cmds {
 			m, err := measure(ctx, w.nsPath, r.cmd.argv)
+			if err != nil && ctx.Err() != nil {
+				res.notes = append(res.notes, fmt.Sprintf("stopped during the warm-up: %v", context.Cause(ctx)))
+				return res, nil
+			}
 			if err != nil {
-				return res, warmupErr(ctx, r.cmd, err)
+				return res, fmt.Errorf("warm-up of %s: %w", r.cmd.name, err)
 			}
 			r.rows = m.rows
 		}
@@ -320,13 +324,6 @@ func benchSize(ctx context.Context, cfg config, self string, cmds []command, n i
 		fmt.Fprintf(os.Stderr, "bench: %d sockets: run %d/%d done\n", n, run+1, cfg.runs)
 	}
 	return res, nil
-}
-
-func warmupErr(ctx context.Context, c command, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("warm-up of %s: %w", c.name, context.Cause(ctx))
-	}
-	return fmt.Errorf("warm-up of %s: %w", c.name, err)
 }
 
 // sample is one timed run.

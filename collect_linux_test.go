@@ -243,10 +243,10 @@ func TestNoHolder(t *testing.T) {
 		snap := collect(t, n, true)
 		tw, orphan = nil, nil
 		for _, s := range snap.Sockets {
-			if s.Proto == sockscope.TCP && s.Local == twLocal && s.State == sockscope.TimeWait {
+			if s.Proto == sockscope.TCP && s.Local == twLocal && s.Remote == l.local() && s.State == sockscope.TimeWait {
 				tw = s
 			}
-			if s.Proto == sockscope.TCP && s.Local == orphanLocal && s.State == sockscope.FinWait2 {
+			if s.Proto == sockscope.TCP && s.Local == orphanLocal && s.Remote == l.local() && s.State == sockscope.FinWait2 {
 				orphan = s
 			}
 		}

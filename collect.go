@@ -110,7 +110,9 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 		hwg.Wait()
 		attachHolders(snap, hres, herr, time.Since(hstart), procRoot, names)
 	}
-	linkPeers(snap.Sockets)
+	if !opts.NoPeers {
+		linkPeers(snap.Sockets)
+	}
 	sortSockets(snap.Sockets)
 	return snap, nil
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -113,6 +114,9 @@ func runLs(ctx context.Context, g *globals, o *lsOptions, args []string) error {
 		return err
 	}
 	o.apply(&opts, flt)
+	// The table shows a peer only for Unix sockets (the peer's path); JSON
+	// carries peers for every socket.
+	opts.NoPeers = g.output == "table" && len(opts.Protos) > 0 && !slices.Contains(opts.Protos, sockscope.Unix)
 	snap, err := g.collect(ctx, opts)
 	if err != nil {
 		return err

@@ -272,7 +272,8 @@ connections are summarised apart, and Unix sockets are listed by path.
                orphaned sockets have none, and still hold their port
 
 FILTER is the ss filter language (state established, sport = :443,
-dst 10.0.0.0/8, and/or/not, parentheses) plus proc NAME, pid N, user NAME.`,
+dst 10.0.0.0/8, and/or/not, parentheses) plus proc NAME, pid N, user NAME,
+netns NAME, container ID|NAME and unit NAME.`,
 		Example: `  sockscope                      # the ports view
   sockscope :8080                # everything about port 8080
   sockscope ls -tlnp             # listening TCP sockets with their processes, like ss -tlnp

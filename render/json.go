@@ -3,7 +3,6 @@ package render
 import (
 	"net/netip"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/sockscope/sockscope"
@@ -21,6 +20,15 @@ const SchemaVersion = 1
 // U+FFFD, as encoding/json does; control characters are escaped.
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
+	b = appendJSONChars(b, s)
+	return append(b, '"')
+}
+
+// appendJSONChars appends s escaped for the inside of a JSON string. Each
+// invalid UTF-8 byte becomes one U+FFFD, so escaping two strings one after
+// the other gives what escaping their concatenation gives when the second
+// starts with an ASCII byte.
+func appendJSONChars(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -63,8 +71,7 @@ func appendJSONString(b []byte, s string) []byte {
 		}
 		i += size
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }
 
 // AppendJSONString appends s as a JSON string (control characters escaped,
@@ -87,87 +94,122 @@ func appendStrField(b []byte, k, v string) []byte {
 	return appendJSONString(b, v)
 }
 
-// appendAddrPortField appends "k":"FormatAddrPort(ap)" without building
-// the string: an address without a zone is plain ASCII that needs no
-// escaping.
-func appendAddrPortField(b []byte, k string, ap netip.AddrPort) []byte {
+// appendAddrPortField appends the member prefix (such as `,"local":`) and
+// "FormatAddrPort(ap)" without building the string: an address without a
+// zone is plain ASCII that needs no escaping.
+func appendAddrPortField(b []byte, prefix string, ap netip.AddrPort) []byte {
+	b = append(b, prefix...)
 	if ap.Addr().Zone() != "" {
-		return appendStrField(b, k, sockscope.FormatAddrPort(ap))
+		return appendJSONString(b, sockscope.FormatAddrPort(ap))
 	}
-	b = appendKey(b, k)
 	b = append(b, '"')
 	b = Style{Numeric: true}.appendEndpoint(b, 0, ap)
 	return append(b, '"')
 }
 
+// Constant fragments of the socket object, built once with the same
+// escaping as every other string, so that appending them is a copy.
+var (
+	protoJSON  = fragments(int(sockscope.Unix)+1, func(i int) []byte { return appendStrField([]byte(`{`), "proto", sockscope.Proto(i).String()) })
+	familyJSON = fragments(int(sockscope.FamilyInet6)+1, func(i int) []byte { return appendStrField([]byte(`,`), "family", sockscope.Family(i).String()) })
+	typeJSON   = fragments(int(sockscope.SockSeqpacket)+1, func(i int) []byte { return appendStrField([]byte(`,`), "type", sockscope.SockType(i).String()) })
+	stateJSON  = fragments(32, func(i int) []byte { return appendStrField([]byte(`,`), "state", sockscope.State(i).String()) })
+)
+
+func fragments(n int, f func(int) []byte) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = string(f(i))
+	}
+	return out
+}
+
+// socketEncoder appends socket objects. Consecutive sockets of one
+// namespace (a sorted list) repeat the same "netns" object: the encoder
+// keeps the bytes of the last one it encoded, by pointer, so it must not
+// outlive a change to that NetNS (use one encoder per document).
+type socketEncoder struct {
+	ns     *sockscope.NetNS
+	nsJSON []byte
+}
+
 // AppendSocketJSON appends one socket as a JSON object (docs/json.md).
 func AppendSocketJSON(b []byte, s *sockscope.Socket) []byte {
-	b = append(b, '{')
-	b = appendStrField(b, "proto", s.Proto.String())
-	b = append(b, ',')
-	b = appendStrField(b, "family", s.Family.String())
-	if s.Type != 0 {
-		b = append(b, ',')
-		b = appendStrField(b, "type", s.Type.String())
+	var e socketEncoder
+	return e.appendSocket(b, s)
+}
+
+func (e *socketEncoder) appendSocket(b []byte, s *sockscope.Socket) []byte {
+	if int(s.Proto) < len(protoJSON) {
+		b = append(b, protoJSON[s.Proto]...)
+	} else {
+		b = appendStrField(append(b, '{'), "proto", s.Proto.String())
 	}
-	b = append(b, ',')
-	b = appendStrField(b, "state", s.State.String())
+	if int(s.Family) < len(familyJSON) {
+		b = append(b, familyJSON[s.Family]...)
+	} else {
+		b = appendStrField(append(b, ','), "family", s.Family.String())
+	}
+	if s.Type != 0 {
+		if int(s.Type) < len(typeJSON) {
+			b = append(b, typeJSON[s.Type]...)
+		} else {
+			b = appendStrField(append(b, ','), "type", s.Type.String())
+		}
+	}
+	if int(s.State) < len(stateJSON) {
+		b = append(b, stateJSON[s.State]...)
+	} else {
+		b = appendStrField(append(b, ','), "state", s.State.String())
+	}
 	if s.Proto == sockscope.Unix {
-		b = append(b, ',')
-		b = appendStrField(b, "path", s.Path)
+		b = append(b, `,"path":`...)
+		b = appendJSONString(b, s.Path)
 		if s.PeerInode != 0 {
-			b = append(b, ',')
-			b = appendUintField(b, "peer_inode", s.PeerInode)
+			b = append(b, `,"peer_inode":`...)
+			b = strconv.AppendUint(b, s.PeerInode, 10)
 		}
 		if len(s.Pending) > 0 {
-			b = append(b, ',')
-			b = appendUintField(b, "pending", uint64(len(s.Pending)))
+			b = append(b, `,"pending":`...)
+			b = strconv.AppendUint(b, uint64(len(s.Pending)), 10)
 		}
 	} else {
-		b = append(b, ',')
-		b = appendAddrPortField(b, "local", s.Local)
-		b = append(b, ',')
-		b = appendAddrPortField(b, "remote", s.Remote)
-		b = append(b, ',')
-		b = appendKey(b, "local_port")
+		b = appendAddrPortField(b, `,"local":`, s.Local)
+		b = appendAddrPortField(b, `,"remote":`, s.Remote)
+		b = append(b, `,"local_port":`...)
 		b = strconv.AppendUint(b, uint64(s.Local.Port()), 10)
 		if s.Interface != 0 {
-			b = append(b, ',')
-			b = appendUintField(b, "ifindex", uint64(s.Interface))
+			b = append(b, `,"ifindex":`...)
+			b = strconv.AppendUint(b, uint64(s.Interface), 10)
 		}
 		if s.V6Only != sockscope.Unknown {
-			b = append(b, ',')
-			b = appendKey(b, "v6only")
+			b = append(b, `,"v6only":`...)
 			b = strconv.AppendBool(b, s.V6Only == sockscope.Yes)
 		}
 	}
-	b = append(b, ',')
-	b = appendUintField(b, "recv_q", uint64(s.RecvQ))
-	b = append(b, ',')
-	b = appendUintField(b, "send_q", uint64(s.SendQ))
-	b = append(b, ',')
-	b = appendUintField(b, "inode", s.Inode)
-	b = append(b, ',')
-	b = appendUintField(b, "cookie", s.Cookie)
-	b = append(b, ',')
-	b = appendUintField(b, "uid", uint64(s.UID))
+	b = append(b, `,"recv_q":`...)
+	b = strconv.AppendUint(b, uint64(s.RecvQ), 10)
+	b = append(b, `,"send_q":`...)
+	b = strconv.AppendUint(b, uint64(s.SendQ), 10)
+	b = append(b, `,"inode":`...)
+	b = strconv.AppendUint(b, s.Inode, 10)
+	b = append(b, `,"cookie":`...)
+	b = strconv.AppendUint(b, s.Cookie, 10)
+	b = append(b, `,"uid":`...)
+	b = strconv.AppendUint(b, uint64(s.UID), 10)
 	if s.Peer != nil {
-		b = append(b, `,"peer":{`...)
-		b = appendUintField(b, "cookie", s.Peer.Cookie)
-		b = append(b, ',')
-		b = appendUintField(b, "inode", s.Peer.Inode)
+		b = append(b, `,"peer":{"cookie":`...)
+		b = strconv.AppendUint(b, s.Peer.Cookie, 10)
+		b = append(b, `,"inode":`...)
+		b = strconv.AppendUint(b, s.Peer.Inode, 10)
 		b = append(b, '}')
 	}
 	if s.NetNS != nil {
-		b = append(b, `,"netns":{`...)
-		b = appendUintField(b, "inode", s.NetNS.Inode)
-		b = append(b, ',')
-		b = appendStrField(b, "name", s.NetNS.Name)
-		b = append(b, '}')
-		if s.NetNS.Container != "" {
-			b = append(b, ',')
-			b = appendStrField(b, "container", s.NetNS.Container)
+		if s.NetNS != e.ns || e.nsJSON == nil {
+			e.ns = s.NetNS
+			e.nsJSON = appendNetNSJSON(e.nsJSON[:0], s.NetNS)
 		}
+		b = append(b, e.nsJSON...)
 	}
 	b = append(b, `,"holders":[`...)
 	for i, h := range s.Holders {
@@ -183,31 +225,53 @@ func AppendSocketJSON(b []byte, s *sockscope.Socket) []byte {
 	return append(b, '}')
 }
 
+// appendNetNSJSON appends the socket's "netns" member and, for a
+// container's namespace, its "container" member.
+func appendNetNSJSON(b []byte, ns *sockscope.NetNS) []byte {
+	b = append(b, `,"netns":{"inode":`...)
+	b = strconv.AppendUint(b, ns.Inode, 10)
+	b = append(b, `,"name":`...)
+	b = appendJSONString(b, ns.Name)
+	b = append(b, '}')
+	if ns.Container != "" {
+		b = append(b, `,"container":`...)
+		b = appendJSONString(b, ns.Container)
+	}
+	return b
+}
+
 // AppendHolderJSON appends one holder: {pid, fd, comm, cmdline, argv, user, uid}.
 func AppendHolderJSON(b []byte, h sockscope.Holder) []byte {
-	b = append(b, '{')
-	b = appendUintField(b, "pid", uint64(h.PID()))
-	b = append(b, ',')
-	b = appendUintField(b, "fd", uint64(h.FD))
+	b = append(b, `{"pid":`...)
+	b = strconv.AppendUint(b, uint64(h.PID()), 10)
+	b = append(b, `,"fd":`...)
+	b = strconv.AppendUint(b, uint64(h.FD), 10)
 	if p := h.Proc; p != nil {
-		b = append(b, ',')
-		b = appendStrField(b, "comm", p.Comm)
-		b = append(b, ',')
-		b = appendStrField(b, "cmdline", strings.Join(p.Cmdline, " "))
-		b = append(b, `,"argv":[`...)
+		b = append(b, `,"comm":`...)
+		b = appendJSONString(b, p.Comm)
+		// "cmdline" is the arguments joined by spaces, escaped one by one:
+		// a space is ASCII, so this equals escaping the joined string.
+		b = append(b, `,"cmdline":"`...)
+		for i, a := range p.Cmdline {
+			if i > 0 {
+				b = append(b, ' ')
+			}
+			b = appendJSONChars(b, a)
+		}
+		b = append(b, `","argv":[`...)
 		for i, a := range p.Cmdline {
 			if i > 0 {
 				b = append(b, ',')
 			}
 			b = appendJSONString(b, a)
 		}
-		b = append(b, ']', ',')
-		b = appendStrField(b, "user", p.User)
-		b = append(b, ',')
-		b = appendUintField(b, "uid", uint64(p.UID))
+		b = append(b, `],"user":`...)
+		b = appendJSONString(b, p.User)
+		b = append(b, `,"uid":`...)
+		b = strconv.AppendUint(b, uint64(p.UID), 10)
 		if p.Cgroup != "" {
-			b = append(b, ',')
-			b = appendStrField(b, "cgroup", p.Cgroup)
+			b = append(b, `,"cgroup":`...)
+			b = appendJSONString(b, p.Cgroup)
 		}
 	}
 	return append(b, '}')

@@ -191,9 +191,12 @@ func WriteSockets(w io.Writer, socks []*sockscope.Socket, st Style) error {
 }
 
 // WriteSocketsJSON prints {"version":1,"sockets":[...],"warnings":[...]}.
+// The document is appended into one buffer, written out in chunks of
+// 256 kB or more.
 func WriteSocketsJSON(w io.Writer, socks []*sockscope.Socket, warnings []sockscope.Warning) error {
-	bw := bufio.NewWriterSize(w, 256<<10)
-	buf := make([]byte, 0, 4096)
+	const chunk = 256 << 10
+	var enc socketEncoder
+	buf := make([]byte, 0, chunk+8<<10)
 	buf = append(buf, `{"version":`...)
 	buf = strconv.AppendInt(buf, SchemaVersion, 10)
 	buf = append(buf, `,"sockets":[`...)
@@ -202,9 +205,9 @@ func WriteSocketsJSON(w io.Writer, socks []*sockscope.Socket, warnings []socksco
 			buf = append(buf, ',')
 		}
 		buf = append(buf, "\n  "...)
-		buf = AppendSocketJSON(buf, s)
-		if len(buf) > 128<<10 {
-			if _, err := bw.Write(buf); err != nil {
+		buf = enc.appendSocket(buf, s)
+		if len(buf) >= chunk {
+			if _, err := w.Write(buf); err != nil {
 				return err
 			}
 			buf = buf[:0]
@@ -213,18 +216,17 @@ func WriteSocketsJSON(w io.Writer, socks []*sockscope.Socket, warnings []socksco
 	buf = append(buf, "\n],\"warnings\":"...)
 	buf = AppendWarningsJSON(buf, warnings)
 	buf = append(buf, "}\n"...)
-	if _, err := bw.Write(buf); err != nil {
-		return err
-	}
-	return bw.Flush()
+	_, err := w.Write(buf)
+	return err
 }
 
 // WriteSocketsNDJSON prints one socket object per line. Each line is
 // written whole, so an interrupted stream never ends in a torn line.
 func WriteSocketsNDJSON(w io.Writer, socks []*sockscope.Socket) error {
+	var enc socketEncoder
 	buf := make([]byte, 0, 64<<10)
 	for _, s := range socks {
-		buf = AppendSocketJSON(buf, s)
+		buf = enc.appendSocket(buf, s)
 		buf = append(buf, '\n')
 		if len(buf) > 60<<10 {
 			if _, err := w.Write(buf); err != nil {

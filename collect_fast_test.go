@@ -191,3 +191,39 @@ func TestBuilderDropsDuplicateCookies(t *testing.T) {
 		t.Errorf("without duplicates %d sockets kept, want 2", len(b.sockets))
 	}
 }
+
+// TestBuilderMergeKeepsOrder checks that finish lists the sockets in the
+// order they were added, across slabs and a merged child builder (the
+// prefetched IPv6 dump), with sockets added before and after the merge.
+func TestBuilderMergeKeepsOrder(t *testing.T) {
+	lo := netip.MustParseAddr("127.0.0.1")
+	next := uint64(1)
+	add := func(b *builder, n int) {
+		for range n {
+			r := sockdiag.InetRecord{Family: 2, State: 1, Src: lo, SrcPort: 80, Dst: lo, DstPort: uint16(next), Cookie: next}
+			b.addInet(TCP, &r)
+			next++
+		}
+	}
+	for _, sizes := range [][3]int{{0, 0, 0}, {3, 0, 2}, {0, 5000, 0}, {300, 5000, 7000}, {1025, 1, 4096}, {4096 + 256, 4096, 1}} {
+		next = 1
+		b := newBuilder(Options{})
+		add(b, sizes[0])
+		child := newBuilder(Options{})
+		add(child, sizes[1])
+		b.merge(child)
+		add(b, sizes[2])
+		b.finish()
+		total := sizes[0] + sizes[1] + sizes[2]
+		if len(b.sockets) != total || cap(b.sockets) != total {
+			t.Errorf("%v: %d sockets (cap %d), want %d", sizes, len(b.sockets), cap(b.sockets), total)
+			continue
+		}
+		for i, s := range b.sockets {
+			if s.Cookie != uint64(i+1) {
+				t.Errorf("%v: socket %d has cookie %d, want %d", sizes, i, s.Cookie, i+1)
+				break
+			}
+		}
+	}
+}

@@ -581,7 +581,7 @@ func attachHolders(snap *Snapshot, res *holders.Result, err error, took time.Dur
 		if s.Inode == 0 {
 			continue
 		}
-		refs := res.ByInode[s.Inode]
+		refs := res.Holders(s.Inode)
 		if len(refs) == 0 {
 			if partial {
 				s.HoldersHidden = true

@@ -1,8 +1,10 @@
 package sockscope
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/sockscope/sockscope/internal/holders"
@@ -75,13 +77,14 @@ func BenchmarkSortSockets(b *testing.B) {
 
 func BenchmarkAttachHolders(b *testing.B) {
 	socks := buildBench(benchRecords(100000)).sockets
-	res := &holders.Result{ByInode: make(map[uint64][]holders.Ref, len(socks))}
+	res := &holders.Result{}
 	for p := 0; p < 50; p++ {
 		res.Procs = append(res.Procs, holders.Proc{PID: 1000 + p, Comm: "holder"})
 	}
 	for i, s := range socks {
-		res.ByInode[s.Inode] = []holders.Ref{{Proc: int32(i % 50), FD: int32(i + 3)}}
+		res.Refs = append(res.Refs, holders.Ref{Inode: s.Inode, Proc: int32(i % 50), FD: int32(i + 3)})
 	}
+	slices.SortFunc(res.Refs, func(a, b holders.Ref) int { return cmp.Compare(a.Inode, b.Inode) })
 	snap := &Snapshot{Sockets: socks}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -53,9 +53,9 @@ func BenchmarkScanManyFDs(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(res.ByInode) < n {
+		if len(res.Refs) < n {
 			b.Fatalf("%d sockets found, at least %d held (denied %d, vanished %d, failed %d: %v, timed out %v)",
-				len(res.ByInode), n, res.Denied, res.Vanished, res.Failed, res.FailErr, res.TimedOut)
+				len(res.Refs), n, res.Denied, res.Vanished, res.Failed, res.FailErr, res.TimedOut)
 		}
 		timedOut += len(res.TimedOut)
 	}

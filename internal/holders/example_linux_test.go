@@ -18,11 +18,9 @@ func ExampleScan() {
 			return
 		}
 	}
-	for inode, refs := range res.ByInode {
-		for _, r := range refs {
-			p := res.Procs[r.Proc]
-			fmt.Printf("socket:[%d] held by %s (pid %d, user %s) at fd %d\n", inode, p.Comm, p.PID, p.User, r.FD)
-		}
+	for _, r := range res.Refs {
+		p := res.Procs[r.Proc]
+		fmt.Printf("socket:[%d] held by %s (pid %d, user %s) at fd %d\n", r.Inode, p.Comm, p.PID, p.User, r.FD)
 	}
 	if res.Denied > 0 {
 		fmt.Printf("%d processes could not be inspected\n", res.Denied)

@@ -145,17 +145,17 @@ func TestScanFixture(t *testing.T) {
 			name:      "all sockets",
 			wantProcs: wantProcs,
 			wantRefs: map[uint64][]Ref{
-				1001: {{0, 3}, {1, 3}},
-				1002: {{0, 4}},
-				1003: {{0, 9}, {1, 5}},
-				1005: {{2, 3}},
+				1001: {{Proc: 0, FD: 3}, {Proc: 1, FD: 3}},
+				1002: {{Proc: 0, FD: 4}},
+				1003: {{Proc: 0, FD: 9}, {Proc: 1, FD: 5}},
+				1005: {{Proc: 2, FD: 3}},
 			},
 		},
 		{
 			name:      "WantInode selects one socket and its holders",
 			want:      func(ino uint64) bool { return ino == 1003 },
 			wantProcs: wantProcs[:2],
-			wantRefs:  map[uint64][]Ref{1003: {{0, 9}, {1, 5}}},
+			wantRefs:  map[uint64][]Ref{1003: {{Proc: 0, FD: 9}, {Proc: 1, FD: 5}}},
 		},
 		{
 			name:      "WantInode selects nothing",
@@ -174,8 +174,29 @@ func TestScanFixture(t *testing.T) {
 				if diff := cmp.Diff(tt.wantProcs, res.Procs); diff != "" {
 					t.Errorf("Procs -want +got:\n%s", diff)
 				}
-				if diff := cmp.Diff(tt.wantRefs, res.ByInode); diff != "" {
-					t.Errorf("ByInode -want +got:\n%s", diff)
+				got := map[uint64][]Ref{}
+				for _, r := range res.Refs {
+					got[r.Inode] = append(got[r.Inode], Ref{Proc: r.Proc, FD: r.FD})
+				}
+				if diff := cmp.Diff(tt.wantRefs, got); diff != "" {
+					t.Errorf("refs by inode -want +got:\n%s", diff)
+				}
+				for ino, want := range tt.wantRefs {
+					var hs []Ref
+					for _, r := range res.Holders(ino) {
+						if r.Inode != ino {
+							t.Errorf("Holders(%d) returned a ref of inode %d", ino, r.Inode)
+						}
+						hs = append(hs, Ref{Proc: r.Proc, FD: r.FD})
+					}
+					if diff := cmp.Diff(want, hs); diff != "" {
+						t.Errorf("Holders(%d) -want +got:\n%s", ino, diff)
+					}
+				}
+				for _, ino := range []uint64{0, 1000, 1004, 1006, ^uint64(0)} {
+					if hs := res.Holders(ino); hs != nil {
+						t.Errorf("Holders(%d) = %v, want none", ino, hs)
+					}
 				}
 				if res.Vanished != 1 || res.Denied != 0 || res.Failed != 0 || len(res.TimedOut) != 0 {
 					t.Errorf("vanished %d denied %d failed %d (%v) timed out %v, want 1, 0, 0, none", res.Vanished, res.Denied, res.Failed, res.FailErr, res.TimedOut)
@@ -210,8 +231,8 @@ func TestScanTimeout(t *testing.T) {
 	if diff := cmp.Diff([]int{106}, res.TimedOut); diff != "" {
 		t.Errorf("TimedOut -want +got:\n%s", diff)
 	}
-	if len(res.Procs) != 3 || res.ByInode[1006] != nil {
-		t.Errorf("the other processes were not all read, or the hung one was listed: %d procs, 1006 -> %v", len(res.Procs), res.ByInode[1006])
+	if len(res.Procs) != 3 || res.Holders(1006) != nil {
+		t.Errorf("the other processes were not all read, or the hung one was listed: %d procs, 1006 -> %v", len(res.Procs), res.Holders(1006))
 	}
 }
 

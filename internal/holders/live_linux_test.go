@@ -59,7 +59,7 @@ func holdersOf(t *testing.T, inode uint64) ([]holder, *Result) {
 		t.Fatal(err)
 	}
 	var hs []holder
-	for _, r := range res.ByInode[inode] {
+	for _, r := range res.Holders(inode) {
 		hs = append(hs, holder{res.Procs[r.Proc].PID, int(r.FD)})
 	}
 	return hs, res
@@ -89,7 +89,7 @@ func TestLiveSelf(t *testing.T) {
 	if diff := cmp.Diff([]holder{{os.Getpid(), fd}}, hs); diff != "" {
 		t.Fatalf("holders of inode %d -want +got:\n%s", ino, diff)
 	}
-	p := res.Procs[res.ByInode[ino][0].Proc]
+	p := res.Procs[res.Holders(ino)[0].Proc]
 	var nsStat unix.Stat_t
 	if err := unix.Stat("/proc/self/ns/net", &nsStat); err != nil {
 		t.Fatal(err)
@@ -126,7 +126,7 @@ func TestLiveForkedHolder(t *testing.T) {
 	if diff := cmp.Diff(want, hs); diff != "" {
 		t.Fatalf("holders -want +got:\n%s", diff)
 	}
-	for _, r := range res.ByInode[ino] {
+	for _, r := range res.Holders(ino) {
 		if p := res.Procs[r.Proc]; p.PID == cmd.Process.Pid && (p.Comm != "sleep" || !slices.Equal(p.Cmdline, []string{"sleep", "30"}) || p.PPID != os.Getpid()) {
 			t.Errorf("child: comm %q cmdline %q ppid %d, want sleep [sleep 30] %d", p.Comm, p.Cmdline, p.PPID, os.Getpid())
 		}
@@ -143,10 +143,10 @@ func TestLiveClosedSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if refs, ok := res.ByInode[goneIno]; ok {
+	if refs := res.Holders(goneIno); refs != nil {
 		t.Errorf("closed socket %d still has holders %v", goneIno, refs)
 	}
-	if refs := res.ByInode[keptIno]; len(refs) != 1 || res.Procs[refs[0].Proc].PID != os.Getpid() || int(refs[0].FD) != keptFD {
+	if refs := res.Holders(keptIno); len(refs) != 1 || res.Procs[refs[0].Proc].PID != os.Getpid() || int(refs[0].FD) != keptFD {
 		t.Errorf("open socket %d: holders %v, want this process at fd %d", keptIno, refs, keptFD)
 	}
 }
@@ -165,7 +165,7 @@ func TestLiveOtherUser(t *testing.T) {
 	cmd := startHolder(t, f, &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}})
 	f.Close()
 	hs, res := holdersOf(t, ino)
-	for _, r := range res.ByInode[ino] {
+	for _, r := range res.Holders(ino) {
 		if p := res.Procs[r.Proc]; p.PID == cmd.Process.Pid {
 			if p.UID != nobody {
 				t.Errorf("child uid %d, want %d", p.UID, nobody)

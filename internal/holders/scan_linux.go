@@ -3,6 +3,7 @@
 package holders
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -136,7 +137,7 @@ func listPIDs(root string) ([]int, error) {
 	return pids, nil
 }
 
-// build fills Procs and ByInode from the processes that hold sockets, in
+// build fills Procs and Refs from the processes that hold sockets, in
 // PID order, naming uids through users.
 func (res *Result) build(found []procResult, users *userCache) {
 	slices.SortFunc(found, func(a, b procResult) int { return a.pid - b.pid })
@@ -145,11 +146,7 @@ func (res *Result) build(found []procResult, users *userCache) {
 		total += len(r.pairs)
 	}
 	res.Procs = make([]Proc, len(found))
-	res.ByInode = make(map[uint64][]Ref, total)
-	// Most sockets have one holder: give each a one-element window of a
-	// shared array, so only shared sockets allocate when appended to.
-	backing := make([]Ref, total)
-	k := 0
+	res.Refs = make([]Ref, 0, total)
 	open := func(p string) (io.ReadCloser, error) { return os.Open(p) }
 	if users.path == "" {
 		users.path = "/etc/passwd"
@@ -158,16 +155,19 @@ func (res *Result) build(found []procResult, users *userCache) {
 		r.proc.User = users.name(r.proc.UID, open)
 		res.Procs[i] = r.proc
 		for _, p := range r.pairs {
-			ref := Ref{Proc: int32(i), FD: p.fd}
-			if refs, ok := res.ByInode[p.inode]; ok {
-				res.ByInode[p.inode] = append(refs, ref)
-				continue
-			}
-			backing[k] = ref
-			res.ByInode[p.inode] = backing[k : k+1 : k+1]
-			k++
+			res.Refs = append(res.Refs, Ref{Inode: p.inode, Proc: int32(i), FD: p.fd})
 		}
 	}
+	// Procs are in PID order, so (inode, Proc, FD) is (inode, PID, fd).
+	slices.SortFunc(res.Refs, func(a, b Ref) int {
+		if c := cmp.Compare(a.Inode, b.Inode); c != 0 {
+			return c
+		}
+		if a.Proc != b.Proc {
+			return cmp.Compare(a.Proc, b.Proc)
+		}
+		return cmp.Compare(a.FD, b.FD)
+	})
 }
 
 type kind uint8

@@ -227,3 +227,52 @@ func TestBuilderMergeKeepsOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestHasDupCookies compares hasDupCookies with a set of every cookie, on
+// sets large enough for many bitmap collisions, with and without one
+// duplicate placed anywhere, and with cookie-less sockets (never
+// duplicates of each other).
+func TestHasDupCookies(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 2, 100, 5000, 70000} {
+		for trial := range 6 {
+			socks := make([]*Socket, n)
+			for i := range socks {
+				socks[i] = &Socket{Cookie: rng.Uint64N(1 << 40)}
+				if i%7 == 0 {
+					socks[i].Cookie = 0
+				}
+			}
+			if trial%2 == 1 && n >= 2 {
+				i, j := rng.IntN(n), rng.IntN(n)
+				for socks[i].Cookie == 0 || i == j {
+					i, j = rng.IntN(n), rng.IntN(n)
+				}
+				socks[j].Cookie = socks[i].Cookie
+			}
+			want := false
+			seen := map[uint64]bool{}
+			for _, s := range socks {
+				if s.Cookie != 0 && seen[s.Cookie] {
+					want = true
+				}
+				seen[s.Cookie] = true
+			}
+			if got := hasDupCookies(socks); got != want {
+				t.Errorf("n=%d trial %d: hasDupCookies = %v, want %v", n, trial, got, want)
+			}
+		}
+	}
+	// Sequential cookies, as the kernel hands them out.
+	socks := make([]*Socket, 100000)
+	for i := range socks {
+		socks[i] = &Socket{Cookie: uint64(i + 1)}
+	}
+	if hasDupCookies(socks) {
+		t.Error("100000 distinct sequential cookies reported as duplicates")
+	}
+	socks[99999].Cookie = 1
+	if !hasDupCookies(socks) {
+		t.Error("cookie 1 twice not found")
+	}
+}

@@ -181,7 +181,7 @@ func TestChurn(t *testing.T) {
 		k := [2]uint64{uint64(h.pid), h.inode}
 		held[k] = append(held[k], h)
 	}
-	checked := 0
+	checked, forkCopies := 0, 0
 	for i, r := range runs {
 		seen := map[string]bool{}
 		for _, s := range r.doc.Sockets {
@@ -201,6 +201,13 @@ func TestChurn(t *testing.T) {
 				if !w.pids[h.PID] {
 					continue
 				}
+				if h.Comm != "sleep" {
+					// Caught between fork and exec: the child still has a
+					// copy of this test process's whole fd table (its comm
+					// is still ours), so it really holds these sockets.
+					forkCopies++
+					continue
+				}
 				ok := false
 				for _, hd := range held[[2]uint64{uint64(h.PID), s.Inode}] {
 					if hd.start.Before(r.end) && hd.end.After(r.start) {
@@ -214,7 +221,7 @@ func TestChurn(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d holders of the workload's children checked against its log", checked)
+	t.Logf("%d holders of the workload's children checked against its log (%d more seen between fork and exec)", checked, forkCopies)
 	if checked == 0 {
 		t.Errorf("no run showed any of the %d spawned holders", w.kids.Load())
 	}

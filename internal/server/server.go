@@ -104,7 +104,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // localHost reports whether a Host header names an IP literal or localhost.
 func localHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
+	if h, port, err := net.SplitHostPort(host); err == nil {
+		if !allDigits(port) {
+			return false // a Host header's port is empty or a number
+		}
 		host = h
 	} else if len(host) >= 2 && host[0] == '[' && host[len(host)-1] == ']' {
 		host = host[1 : len(host)-1]
@@ -113,6 +116,15 @@ func localHost(host string) bool {
 		return true
 	}
 	return net.ParseIP(host) != nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // snapshot takes one snapshot once a collection slot is free, waiting no

@@ -75,6 +75,7 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 
 	b := newBuilder(opts)
 	var readErrs []error
+	var denied []string // namespaces that could not be entered for lack of privilege
 	for _, ns := range spaces {
 		b.ns = ns.model
 		var err error
@@ -89,9 +90,21 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 			if len(spaces) == 1 {
 				return nil, fmt.Errorf("sockscope: read netns %s: %w", ns.model.Name, err)
 			}
-			readErrs = append(readErrs, fmt.Errorf("%s: %w", ns.model.Name, err))
+			if errors.Is(err, netns.ErrPermission) {
+				denied = append(denied, ns.model.Name)
+			} else {
+				readErrs = append(readErrs, fmt.Errorf("%s: %w", ns.model.Name, err))
+			}
 		}
 		snap.NetNS = append(snap.NetNS, ns.model)
+	}
+	if len(denied) > 0 {
+		snap.Warnings = append(snap.Warnings, Warning{
+			Kind:  "netns",
+			Count: len(denied),
+			Msg: fmt.Sprintf("%d network %s could not be entered (run as root to read them): %s",
+				len(denied), pluralWord(len(denied), "namespace", "namespaces"), strings.Join(firstNames(denied, 8), ", ")),
+		})
 	}
 	if len(readErrs) > 0 {
 		snap.Warnings = append(snap.Warnings, Warning{
@@ -676,6 +689,20 @@ func attachHolders(snap *Snapshot, res *holders.Result, err error, took time.Dur
 	if err != nil && !errors.Is(err, context.Canceled) {
 		snap.Warnings = append(snap.Warnings, Warning{Kind: "timeout", Count: 1, Msg: fmt.Sprintf("the holder scan stopped after %s: %v", took.Round(time.Millisecond), err)})
 	}
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func firstNames(x []string, n int) []string {
+	if len(x) > n {
+		return append(x[:n:n], fmt.Sprintf("and %d more", len(x)-n))
+	}
+	return x
 }
 
 func firstN(x []int, n int) []int {

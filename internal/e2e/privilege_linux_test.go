@@ -115,8 +115,8 @@ func TestUnprivilegedAllNetNS(t *testing.T) {
 	lines := noteLines(r.err, "namespace")
 	if len(lines) != 1 {
 		t.Errorf("%d lines on stderr mention namespaces, want 1:\n%s", len(lines), r.err)
-	} else if !strings.Contains(lines[0], name) && !strings.Contains(lines[0], "root") {
-		t.Errorf("the namespace line names neither %s nor root: %s", name, lines[0])
+	} else if !strings.Contains(lines[0], name) || !strings.Contains(lines[0], "root") {
+		t.Errorf("the namespace line does not name %s and say to run as root: %s", name, lines[0])
 	}
 	// Root sees the namespace and says nothing about it.
 	rr := run(t, "-A", "ls", "-t", "-l")

@@ -426,7 +426,7 @@ func (b *builder) readNamespace(procRoot, self string) error {
 				return nil
 			}
 			if conn != nil {
-				err := conn.DumpInet(sockdiag.InetRequest{Family: uint8(fam), Protocol: p.num, States: inetMask(p.proto, states)}, emit)
+				err := conn.DumpInet(sockdiag.InetRequest{Family: uint8(fam), Protocol: p.num, States: inetMask(p.proto, states), SPort: b.kernelPort(p.proto)}, emit)
 				if err == nil {
 					continue
 				}
@@ -516,7 +516,7 @@ func (b *builder) startPrefetch(proto Proto, num uint8, fam Family, mask uint32)
 	go func() {
 		defer close(pf.done)
 		defer c.Close()
-		pf.err = c.DumpInet(sockdiag.InetRequest{Family: uint8(fam), Protocol: num, States: mask}, func(r *sockdiag.InetRecord) error {
+		pf.err = c.DumpInet(sockdiag.InetRequest{Family: uint8(fam), Protocol: num, States: mask, SPort: b.kernelPort(proto)}, func(r *sockdiag.InetRecord) error {
 			pf.child.addInet(proto, r)
 			return nil
 		})
@@ -541,7 +541,20 @@ func famSuffix(f Family) string {
 	return ""
 }
 
+// kernelPort is the local port the kernel is asked to filter on (a
+// bytecode filter in the dump request), 0 for none. Raw sockets have no
+// port: their "port" is the IP protocol.
+func (b *builder) kernelPort(p Proto) uint16 {
+	if !p.HasPorts() {
+		return 0
+	}
+	return b.opts.LocalPort
+}
+
 func (b *builder) addInet(p Proto, r *sockdiag.InetRecord) {
+	if b.opts.LocalPort != 0 && p.HasPorts() && r.SrcPort != b.opts.LocalPort {
+		return // the /proc fallback cannot filter in the kernel
+	}
 	st := State(r.State)
 	if st == BoundInactive {
 		st = Close

@@ -415,3 +415,59 @@ func kernelAtLeast(major, minor int) bool {
 	fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &ma, &mi)
 	return ma > major || (ma == major && mi >= minor)
 }
+
+// TestLocalPort: asking for one local port (filtered in the kernel, or
+// while reading /proc) returns every socket on that port, TIME-WAIT
+// included, and nothing else.
+func TestLocalPort(t *testing.T) {
+	n := newTestNet(t)
+	var l, other *sock
+	var tw netip.AddrPort
+	n.Do(func() {
+		l = newSock(t, unix.AF_INET, unix.SOCK_STREAM).bind4("127.0.0.1", 0).listen()
+		other = newSock(t, unix.AF_INET, unix.SOCK_STREAM).bind4("127.0.0.1", 0).listen()
+		c := newSock(t, unix.AF_INET, unix.SOCK_STREAM).connect4(l.local())
+		a := l.accept()
+		tw = a.local()
+		a.close() // the accepted side closes first: TIME-WAIT on the listener's port
+		c.close()
+	})
+	port := l.local().Port()
+	for _, src := range []sockscope.Source{sockscope.SourceNetlink, sockscope.SourceProc} {
+		o := n.Options()
+		o.Source = src
+		o.LocalPort = port
+		var snap *sockscope.Snapshot
+		var sawTW bool
+		for try := 0; try < 50 && !sawTW; try++ { // the TIME-WAIT needs the peer's FIN-ACK
+			var err error
+			if snap, err = sockscope.Collect(context.Background(), o); err != nil {
+				t.Fatal(err)
+			}
+			sawTW = false
+			for _, s := range snap.Sockets {
+				if s.State == sockscope.TimeWait && s.Local == tw {
+					sawTW = true
+				}
+			}
+			if !sawTW {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		var listen int
+		for _, s := range snap.Sockets {
+			if s.Proto.HasPorts() && s.Local.Port() != port {
+				t.Errorf("source %d: LocalPort %d returned %v %v on %v", src, port, s.Proto, s.State, s.Local)
+			}
+			if s.Inode == other.inode() {
+				t.Errorf("source %d: the listener on another port was returned", src)
+			}
+			if s.State == sockscope.Listen {
+				listen++
+			}
+		}
+		if listen != 1 || !sawTW {
+			t.Errorf("source %d: %d listeners and TIME-WAIT seen %v on port %d, want 1 and true", src, listen, sawTW, port)
+		}
+	}
+}

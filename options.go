@@ -38,6 +38,11 @@ type Options struct {
 	AllNetNS bool
 	// ProcRoot is the procfs mount point; "" means "/proc".
 	ProcRoot string
+	// LocalPort, when not 0, reads only TCP, UDP and UDP-Lite sockets whose
+	// local port it is (the kernel filters the dump); raw and Unix sockets
+	// are not affected. Views about one port use it: on a busy machine
+	// the dump then carries a few sockets instead of every one.
+	LocalPort uint16
 	// NoPeers skips pairing the two ends of local connections
 	// (Socket.Peer stays nil). Views that do not show peers set it: at
 	// 100k sockets pairing costs about 25 ms and a few MB.

@@ -181,6 +181,7 @@ func runBindCheck(ctx context.Context, g *globals, o *bindCheckOptions, args []s
 	opts.AllNetNS = false
 	opts.Protos = []sockscope.Proto{proto}
 	opts.Holders = true
+	opts.LocalPort = ap.Port() // 0 (let the kernel choose) reads every port
 	snap, err := g.collect(ctx, opts)
 	if err != nil {
 		return err
@@ -416,6 +417,7 @@ func runDemux(ctx context.Context, g *globals, o *demuxOptions, args []string) e
 	}
 	opts.Protos = []sockscope.Proto{proto}
 	opts.Holders = true
+	opts.LocalPort = dst.Port() // every candidate has the destination port as its local port
 	snap, err := g.collect(ctx, opts)
 	if err != nil {
 		return err

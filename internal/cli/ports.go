@@ -95,6 +95,7 @@ func runPort(ctx context.Context, g *globals, arg string, rest []string) error {
 		return err
 	}
 	opts.Holders = true
+	opts.LocalPort = num
 	if proto != 0 {
 		opts.Protos = []sockscope.Proto{proto}
 	} else {

@@ -203,7 +203,11 @@ func podUIDFromSlice(slice string) (string, bool) {
 	if i < 0 {
 		return "", false
 	}
-	uid := strings.ReplaceAll(name[i+len("-pod"):], "_", "-")
+	raw := name[i+len("-pod"):]
+	if strings.Contains(raw, "-") {
+		return "", false // the slice name escapes every dash as '_'
+	}
+	uid := strings.ReplaceAll(raw, "_", "-")
 	if !isUID(uid) {
 		return "", false
 	}

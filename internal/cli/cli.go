@@ -162,6 +162,17 @@ func (g *globals) warn(snap *sockscope.Snapshot) {
 	}
 }
 
+// filterOptions parses the filter words and the global options: the first
+// step of every command that lists sockets.
+func (g *globals) filterOptions(args []string) (*query.Filter, sockscope.Options, error) {
+	flt, err := parseFilter(args)
+	if err != nil {
+		return nil, sockscope.Options{}, err
+	}
+	opts, err := g.options()
+	return flt, opts, err
+}
+
 // parseFilter parses the ss-style filter words.
 func parseFilter(args []string) (*query.Filter, error) {
 	if len(args) == 0 {

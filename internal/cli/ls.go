@@ -105,11 +105,7 @@ func (o *lsOptions) apply(opts *sockscope.Options, flt *query.Filter) {
 }
 
 func runLs(ctx context.Context, g *globals, o *lsOptions, args []string) error {
-	flt, err := parseFilter(args)
-	if err != nil {
-		return err
-	}
-	opts, err := g.options()
+	flt, opts, err := g.filterOptions(args)
 	if err != nil {
 		return err
 	}

@@ -29,11 +29,7 @@ func filterSockets(snap *sockscope.Snapshot, flt *query.Filter) {
 
 // runPorts prints the default, port-first view.
 func runPorts(ctx context.Context, g *globals, args []string) error {
-	flt, err := parseFilter(args)
-	if err != nil {
-		return err
-	}
-	opts, err := g.options()
+	flt, opts, err := g.filterOptions(args)
 	if err != nil {
 		return err
 	}
@@ -86,11 +82,7 @@ func runPort(ctx context.Context, g *globals, arg string, rest []string) error {
 	if err != nil {
 		return err
 	}
-	flt, err := parseFilter(rest)
-	if err != nil {
-		return err
-	}
-	opts, err := g.options()
+	flt, opts, err := g.filterOptions(rest)
 	if err != nil {
 		return err
 	}

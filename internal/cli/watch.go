@@ -111,11 +111,7 @@ func runWatch(ctx context.Context, g *globals, o *watchOptions, args []string) e
 	if o.count < 0 {
 		return usagef("bad --count %d: use 0 (no limit) or more", o.count)
 	}
-	flt, err := parseFilter(args)
-	if err != nil {
-		return err
-	}
-	opts, err := g.options()
+	flt, opts, err := g.filterOptions(args)
 	if err != nil {
 		return err
 	}

@@ -97,15 +97,9 @@ func runPort(ctx context.Context, g *globals, arg string, rest []string) error {
 	if err != nil {
 		return err
 	}
-	full := *snap
+	full := *snap // every socket on the port (Collect asked the kernel for it alone), for the explanation
 	filterSockets(snap, flt)
-	kept := snap.Sockets[:0:0]
-	for _, s := range snap.Sockets {
-		if s.Local.Port() == num {
-			kept = append(kept, s)
-		}
-	}
-	snap.Sockets = kept
+	kept := snap.Sockets
 	g.warn(snap)
 	st := g.style()
 	switch g.output {

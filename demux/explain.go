@@ -38,7 +38,7 @@ func ExplainPort(snap *sockscope.Snapshot, p sockscope.Port) []string {
 			order = append(order, s.State)
 		}
 		states[s.State]++
-		if s.State == sockscope.Listen || (p.Proto != sockscope.TCP && !s.Connected()) {
+		if s.IsListener() {
 			listeners = append(listeners, s)
 		}
 	}

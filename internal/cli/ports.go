@@ -11,6 +11,7 @@ import (
 	"github.com/sockscope/sockscope"
 	"github.com/sockscope/sockscope/query"
 	"github.com/sockscope/sockscope/render"
+	"github.com/sockscope/sockscope/views"
 )
 
 // filterSockets keeps the sockets the filter matches (all when nil).
@@ -43,7 +44,7 @@ func runPorts(ctx context.Context, g *globals, args []string) error {
 	}
 	filterSockets(snap, flt)
 	st := g.style()
-	v := render.BuildPorts(snap, st.Services)
+	v := views.BuildPorts(snap, st.Services)
 	g.warn(snap)
 	switch g.output {
 	case "json":
@@ -104,7 +105,7 @@ func runPort(ctx context.Context, g *globals, arg string, rest []string) error {
 	st := g.style()
 	switch g.output {
 	case "json":
-		return render.WritePortsJSON(g.io.Out, render.BuildPorts(snap, st.Services))
+		return render.WritePortsJSON(g.io.Out, views.BuildPorts(snap, st.Services))
 	case "ndjson":
 		return render.WriteSocketsNDJSON(g.io.Out, snap.Sockets)
 	}
@@ -117,29 +118,17 @@ func runPort(ctx context.Context, g *globals, arg string, rest []string) error {
 		fmt.Fprintf(out, "Nothing uses port %s: no socket has it as its local port, so a bind to it would not conflict with anything here.\n", name)
 		return nil
 	}
-	if !st.TTY {
-		// A pipe gets stable records: one row per socket on the port.
-		st.Processes = true
-		return render.WriteSockets(out, snap.Sockets, st)
-	}
-	var protos []sockscope.Proto
-	for _, s := range kept {
-		if !slices.Contains(protos, s.Proto) {
-			protos = append(protos, s.Proto)
-		}
-	}
-	if portExplain != nil {
-		for _, p := range protos {
-			for _, line := range portExplain(&full, sockscope.Port{Proto: p, Num: num}) {
-				fmt.Fprintln(out, render.Sanitize(line))
+	var explain []string
+	if portExplain != nil && st.TTY {
+		var protos []sockscope.Proto
+		for _, s := range kept {
+			if !slices.Contains(protos, s.Proto) {
+				protos = append(protos, s.Proto)
 			}
 		}
-		fmt.Fprintln(out)
+		for _, p := range protos {
+			explain = append(explain, portExplain(&full, sockscope.Port{Proto: p, Num: num})...)
+		}
 	}
-	if err := render.WritePorts(out, render.BuildPorts(snap, st.Services), st); err != nil {
-		return err
-	}
-	st.Processes = true
-	fmt.Fprintln(out, "Every socket on the port:")
-	return render.WriteSockets(out, snap.Sockets, st)
+	return render.WritePort(out, explain, views.BuildPorts(snap, st.Services), snap.Sockets, st)
 }

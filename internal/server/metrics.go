@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sockscope/sockscope"
-	"github.com/sockscope/sockscope/render"
+	"github.com/sockscope/sockscope/views"
 )
 
 var (
@@ -95,7 +95,7 @@ func emitSnapshot(ch chan<- prometheus.Metric, snap *sockscope.Snapshot, maxPort
 			label(k.ns), k.proto.String(), k.state.String())
 	}
 
-	v := render.BuildPorts(snap, nil)
+	v := views.BuildPorts(snap, nil)
 	omitted := map[*sockscope.NetNS]int{}
 	for i, b := range v.Blocks {
 		if i >= maxPorts {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sockscope/sockscope"
 	"github.com/sockscope/sockscope/render"
+	"github.com/sockscope/sockscope/views"
 )
 
 //go:embed page.html
@@ -168,7 +169,7 @@ func (s *Server) servePorts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var buf bytes.Buffer
-	if err := render.WritePortsJSON(&buf, render.BuildPorts(snap, s.cfg.Services)); err != nil {
+	if err := render.WritePortsJSON(&buf, views.BuildPorts(snap, s.cfg.Services)); err != nil {
 		jsonError(w, err)
 		return
 	}

@@ -27,7 +27,7 @@ func WritePorts(w io.Writer, v *views.PortsView, st Style) error {
 	p.outbound()
 	p.unix()
 	if len(v.Other) > 0 {
-		fmt.Fprintf(bw, "Also: %s (see `sockscope ls`).\n", countsText(v.Other, 0, false))
+		fmt.Fprintf(bw, "Also: %s (see `sockscope ls`).\n", otherText(v.Other))
 	}
 	return bw.Flush()
 }
@@ -215,6 +215,15 @@ func peersText(cs []views.Count, max int) string {
 			break
 		}
 		parts = append(parts, fmt.Sprintf("%s (%d)", c.Label, c.N))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// otherText is "1 raw socket, 2 unnamed unix sockets".
+func otherText(cs []views.Count) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = plural(c.N, c.Label+" socket", c.Label+" sockets")
 	}
 	return strings.Join(parts, ", ")
 }

@@ -188,7 +188,7 @@ func WriteSockets(w io.Writer, socks []*sockscope.Socket, st Style) error {
 	return t.Flush()
 }
 
-// WriteSocketsJSON prints {"version":1,"sockets":[...],"warnings":[...]}.
+// WriteSocketsJSON prints {"version":SchemaVersion,"sockets":[...],"warnings":[...]}.
 // The document is appended into one buffer, written out in chunks of
 // 256 kB or more.
 func WriteSocketsJSON(w io.Writer, socks []*sockscope.Socket, warnings []sockscope.Warning) error {

@@ -63,13 +63,12 @@ type portsPrinter struct {
 	v     *views.PortsView
 	st    Style
 	curNS *sockscope.NetNS
-	began bool
 }
 
 // nsHeader starts a namespace's section when the view spans several.
 func (p *portsPrinter) nsHeader(ns *sockscope.NetNS) {
-	if p.v.MultiNS && (ns != p.curNS || !p.began) {
-		p.curNS, p.began = ns, true
+	if p.v.MultiNS && ns != p.curNS {
+		p.curNS = ns
 		fmt.Fprintf(p.w, "%s\n\n", Paint("── network namespace "+nsName(ns)+" ──", Bold, p.st.Color))
 	}
 }

@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sockscope/sockscope/internal/nstest"
+
 	"github.com/sockscope/sockscope"
 )
 
@@ -269,7 +271,7 @@ func TestNoHolder(t *testing.T) {
 // TestBoundInactive: a TCP socket that is bound but neither listening nor
 // connected is listed (kernel 6.8+, TCP_BOUND_INACTIVE).
 func TestBoundInactive(t *testing.T) {
-	if !kernelAtLeast(6, 8) {
+	if !nstest.KernelAtLeast(6, 8) {
 		t.Skip("bound-inactive TCP sockets are dumpable from Linux 6.8 on")
 	}
 	n := newTestNet(t)
@@ -404,16 +406,6 @@ func TestHeldByTwo(t *testing.T) {
 			t.Errorf("child holder = %+v, want comm sleep, cmdline with 30", h.Proc)
 		}
 	}
-}
-
-func kernelAtLeast(major, minor int) bool {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return false
-	}
-	var ma, mi int
-	fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &ma, &mi)
-	return ma > major || (ma == major && mi >= minor)
 }
 
 // TestLocalPort: asking for one local port (filtered in the kernel, or

@@ -15,6 +15,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sockscope/sockscope/internal/nstest"
+
 	"github.com/sockscope/sockscope"
 )
 
@@ -110,7 +112,7 @@ func TestAllNetNS(t *testing.T) {
 			m.name = names[i]
 		}
 		inNS(t, path, func() {
-			if err := loUp(); err != nil {
+			if err := nstest.LoUp(); err != nil {
 				t.Fatal(err)
 			}
 			l := newSock(t, unix.AF_INET, unix.SOCK_STREAM).bind4("127.0.0.1", int(tuple.Port())).listen()

@@ -16,6 +16,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sockscope/sockscope/internal/nstest"
+
 	"github.com/sockscope/sockscope"
 )
 
@@ -133,30 +135,13 @@ func runInNetNS(fn func() []string) []string {
 			ch <- []string{"unshare: " + err.Error()}
 			return
 		}
-		if err := loUp(); err != nil {
+		if err := nstest.LoUp(); err != nil {
 			ch <- []string{"lo up: " + err.Error()}
 			return
 		}
 		ch <- fn()
 	}()
 	return <-ch
-}
-
-func loUp() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return err
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return err
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
 }
 
 // scenario is one random experiment.
@@ -346,14 +331,6 @@ func (sc *scenario) helperListener(v6 bool) (int, error) {
 	return fd, nil
 }
 
-func inodeOf(fd int) uint64 {
-	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil {
-		return 0
-	}
-	return st.Ino
-}
-
 // create makes the existing sockets. Sockets whose bind fails are dropped.
 func (sc *scenario) create() (closers []int) {
 	sc.helper = map[bool]int{}
@@ -369,7 +346,8 @@ func (sc *scenario) create() (closers []int) {
 			unix.Close(fd)
 			continue
 		}
-		p.fd, p.inode = fd, inodeOf(fd)
+		p.fd = fd
+		p.inode, _ = nstest.Inode(fd) // 0, never a socket inode, if fstat fails
 		if p.addr.Is6() {
 			// The kernel forces IPV6_V6ONLY on for a specific IPv6 address:
 			// record what it holds, not what was asked.

@@ -1,10 +1,12 @@
 package nstest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"testing"
@@ -118,5 +120,73 @@ func TestLoUp(t *testing.T) {
 	}()
 	if err := <-errc; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestIsolate: a named namespace and a process made outside are invisible
+// inside; the PID 1 there is the shell, in the host's network namespace.
+func TestIsolate(t *testing.T) {
+	if os.Getenv(isolatedEnv) == "" && os.Geteuid() == 0 {
+		ip, err := exec.LookPath("ip")
+		if err != nil {
+			t.Skip("ip (iproute2) is not installed")
+		}
+		name := fmt.Sprintf("nstest-outside-%d", os.Getpid())
+		if out, err := exec.Command(ip, "netns", "add", name).CombinedOutput(); err != nil {
+			t.Fatalf("ip netns add %s: %v: %s", name, err, out)
+		}
+		t.Cleanup(func() { _ = exec.Command(ip, "netns", "del", name).Run() })
+	}
+	if !Isolate(t) {
+		return
+	}
+	for _, dir := range netnsDirs {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ents) != 0 {
+			t.Errorf("%s is not empty inside: %v", dir, ents)
+		}
+	}
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(mi, []byte(" - nsfs ")) {
+		t.Errorf("nsfs mounts left inside:\n%s", mi)
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, e := range ents {
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	// sh (1) and this test binary; nothing of the host.
+	if len(pids) != 2 || pids[0] != 1 || pids[1] != os.Getpid() {
+		t.Errorf("processes inside: %v, want [1 %d]", pids, os.Getpid())
+	}
+	comm, _ := os.ReadFile("/proc/1/comm")
+	if string(bytes.TrimSpace(comm)) != "sh" {
+		t.Errorf("PID 1 is %q, want sh", comm)
+	}
+}
+
+func TestUnescapeOctal(t *testing.T) {
+	for in, want := range map[string]string{
+		`/run/netns/a`: "/run/netns/a",
+		`/run/a\040b`:  "/run/a b",
+		`/x\134y`:      `/x\y`,
+		`/trail\04`:    `/trail\04`,
+		`/bad\09x`:     `/bad\09x`,
+		`\011\012`:     "\t\n",
+	} {
+		if got := unescapeOctal(in); got != want {
+			t.Errorf("unescapeOctal(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

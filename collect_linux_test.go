@@ -431,7 +431,8 @@ func TestLocalPort(t *testing.T) {
 		o.LocalPort = port
 		var snap *sockscope.Snapshot
 		var sawTW bool
-		for try := 0; try < 50 && !sawTW; try++ { // the TIME-WAIT needs the peer's FIN-ACK
+		// The TIME-WAIT needs the peer's FIN-ACK: poll for it, bounded.
+		for deadline := time.Now().Add(5 * time.Second); !sawTW && time.Now().Before(deadline); {
 			var err error
 			if snap, err = sockscope.Collect(context.Background(), o); err != nil {
 				t.Fatal(err)

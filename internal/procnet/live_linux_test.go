@@ -26,6 +26,21 @@ func fdInode(t *testing.T, fd int) uint32 {
 	return uint32(st.Ino)
 }
 
+// waitInet reads file until a record satisfies ok, for at most 5 s.
+func waitInet(t *testing.T, file string, family, proto uint8, what string, ok func(sockdiag.InetRecord) bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		for _, r := range readInet(t, file, family, proto) {
+			if ok(r) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not in %s after 5s", what, file)
+		}
+	}
+}
+
 func readInet(t *testing.T, file string, family, proto uint8) []sockdiag.InetRecord {
 	t.Helper()
 	var got []sockdiag.InetRecord
@@ -123,7 +138,10 @@ func TestLiveTCP4(t *testing.T) {
 		t.Fatal("read after the peer closed returned data")
 	}
 	tws.Close()
-	time.Sleep(50 * time.Millisecond) // let the final ACK land
+	// The client's end turns TIME_WAIT when the server's FIN lands.
+	waitInet(t, "net/tcp", afInet, protoTCP, "the client's end in TIME_WAIT", func(r sockdiag.InetRecord) bool {
+		return netip.AddrPortFrom(r.Src, r.SrcPort) == twLocal && r.State == 6
+	})
 
 	lnAddr := addrPort(ln.Addr())
 	wants := []wantInet{
@@ -205,7 +223,10 @@ func TestLiveUDP(t *testing.T) {
 	if _, err := uc.Write(make([]byte, 100)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(20 * time.Millisecond)
+	uIno := uint32(nstest.ConnInode(t, u))
+	waitInet(t, "net/udp", afInet, protoUDP, "the datagram queued on the bound socket", func(r sockdiag.InetRecord) bool {
+		return r.Inode == uIno && r.RQueue != 0
+	})
 	uAddr := addrPort(u.LocalAddr())
 	checkInet(t, "net/udp", afInet, protoUDP, []wantInet{
 		{"bound", uAddr, netip.MustParseAddrPort("0.0.0.0:0"), 7, uint32(nstest.ConnInode(t, u))},

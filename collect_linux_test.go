@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sockscope/sockscope/internal/nstest"
+
 	"github.com/sockscope/sockscope"
 )
 
@@ -269,7 +271,7 @@ func TestNoHolder(t *testing.T) {
 // TestBoundInactive: a TCP socket that is bound but neither listening nor
 // connected is listed (kernel 6.8+, TCP_BOUND_INACTIVE).
 func TestBoundInactive(t *testing.T) {
-	if !kernelAtLeast(6, 8) {
+	if !nstest.KernelAtLeast(6, 8) {
 		t.Skip("bound-inactive TCP sockets are dumpable from Linux 6.8 on")
 	}
 	n := newTestNet(t)
@@ -406,16 +408,6 @@ func TestHeldByTwo(t *testing.T) {
 	}
 }
 
-func kernelAtLeast(major, minor int) bool {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return false
-	}
-	var ma, mi int
-	fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &ma, &mi)
-	return ma > major || (ma == major && mi >= minor)
-}
-
 // TestLocalPort: asking for one local port (filtered in the kernel, or
 // while reading /proc) returns every socket on that port, TIME-WAIT
 // included, and nothing else.
@@ -439,7 +431,8 @@ func TestLocalPort(t *testing.T) {
 		o.LocalPort = port
 		var snap *sockscope.Snapshot
 		var sawTW bool
-		for try := 0; try < 50 && !sawTW; try++ { // the TIME-WAIT needs the peer's FIN-ACK
+		// The TIME-WAIT needs the peer's FIN-ACK: poll for it, bounded.
+		for deadline := time.Now().Add(5 * time.Second); !sawTW && time.Now().Before(deadline); {
 			var err error
 			if snap, err = sockscope.Collect(context.Background(), o); err != nil {
 				t.Fatal(err)

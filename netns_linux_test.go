@@ -15,6 +15,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sockscope/sockscope/internal/nstest"
+
 	"github.com/sockscope/sockscope"
 )
 
@@ -63,9 +65,16 @@ func nsInodeOf(t *testing.T, path string) uint64 {
 // TestAllNetNS: with several namespaces — two named ones holding the same
 // 5-tuple, and an unnamed one kept by a process — Collect with AllNetNS
 // lists every socket once, labelled with the namespace it lives in.
+//
+// It runs in private PID and mount namespaces (nstest.Isolate), so that
+// "every namespace" is the host's and the three it makes, never the other
+// namespaces or processes of the machine.
 func TestAllNetNS(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("creating network namespaces needs root")
+	}
+	if !nstest.Isolate(t) {
+		return
 	}
 	ipPath, err := exec.LookPath("ip")
 	if err != nil {
@@ -110,7 +119,7 @@ func TestAllNetNS(t *testing.T) {
 			m.name = names[i]
 		}
 		inNS(t, path, func() {
-			if err := loUp(); err != nil {
+			if err := nstest.LoUp(); err != nil {
 				t.Fatal(err)
 			}
 			l := newSock(t, unix.AF_INET, unix.SOCK_STREAM).bind4("127.0.0.1", int(tuple.Port())).listen()
@@ -177,5 +186,13 @@ func TestAllNetNS(t *testing.T) {
 		if seen[m.ns] != 1 {
 			t.Errorf("namespace %d appears %d times in Snapshot.NetNS", m.ns, seen[m.ns])
 		}
+	}
+	// And, isolated, nothing else but the host's.
+	if len(snap.NetNS) != len(all)+1 {
+		var got []string
+		for _, ns := range snap.NetNS {
+			got = append(got, fmt.Sprintf("%d %q", ns.Inode, ns.Name))
+		}
+		t.Errorf("Snapshot.NetNS has %d namespaces, want the host's and our %d: %v", len(snap.NetNS), len(all), got)
 	}
 }

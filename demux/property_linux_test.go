@@ -16,6 +16,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sockscope/sockscope/internal/nstest"
+
 	"github.com/sockscope/sockscope"
 )
 
@@ -133,30 +135,13 @@ func runInNetNS(fn func() []string) []string {
 			ch <- []string{"unshare: " + err.Error()}
 			return
 		}
-		if err := loUp(); err != nil {
+		if err := nstest.LoUp(); err != nil {
 			ch <- []string{"lo up: " + err.Error()}
 			return
 		}
 		ch <- fn()
 	}()
 	return <-ch
-}
-
-func loUp() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return err
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return err
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
 }
 
 // scenario is one random experiment.
@@ -346,14 +331,6 @@ func (sc *scenario) helperListener(v6 bool) (int, error) {
 	return fd, nil
 }
 
-func inodeOf(fd int) uint64 {
-	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil {
-		return 0
-	}
-	return st.Ino
-}
-
 // create makes the existing sockets. Sockets whose bind fails are dropped.
 func (sc *scenario) create() (closers []int) {
 	sc.helper = map[bool]int{}
@@ -369,7 +346,8 @@ func (sc *scenario) create() (closers []int) {
 			unix.Close(fd)
 			continue
 		}
-		p.fd, p.inode = fd, inodeOf(fd)
+		p.fd = fd
+		p.inode, _ = nstest.Inode(fd) // 0, never a socket inode, if fstat fails
 		if p.addr.Is6() {
 			// The kernel forces IPV6_V6ONLY on for a specific IPv6 address:
 			// record what it holds, not what was asked.
@@ -687,22 +665,63 @@ func (sc *scenario) deliver(seg Segment) (*psock, error) {
 		}
 		return nil, errors.New("connected, but no listener has it in its accept queue")
 	}
+	// With IP_RECVERR the kernel's port unreachable, sent when no socket
+	// takes the datagram, comes back to this socket's error queue: both
+	// outcomes can then be waited for.
+	if fam == unix.AF_INET6 {
+		err = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVERR, 1)
+	} else {
+		err = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("IP_RECVERR: %w", err)
+	}
 	if err := unix.Sendto(fd, []byte("x"), 0, sockaddr(seg.Dst)); err != nil {
 		return nil, fmt.Errorf("sendto %s: %w", seg.Dst, err)
 	}
+	return sc.received(fd, 2*time.Second)
+}
+
+// received waits until one of the existing sockets can read the datagram
+// just sent from client (it returns that socket) or the client got an
+// error back (nobody took it: it returns nil), for at most limit.
+func (sc *scenario) received(client int, limit time.Duration) (*psock, error) {
+	pfds := []unix.PollFd{{Fd: int32(client)}} // POLLERR is always reported
+	socks := []*psock{nil}
+	for _, p := range sc.made {
+		if p.fd >= 0 {
+			pfds = append(pfds, unix.PollFd{Fd: int32(p.fd), Events: unix.POLLIN})
+			socks = append(socks, p)
+		}
+	}
 	buf := make([]byte, 16)
-	for try := 0; try < 50; try++ {
-		for _, p := range sc.made {
-			if p.fd < 0 {
+	for deadline := time.Now().Add(limit); ; {
+		ms := int(time.Until(deadline) / time.Millisecond)
+		if ms <= 0 {
+			return nil, nil
+		}
+		n, err := unix.Poll(pfds, ms)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("poll: %w", err)
+		}
+		if n == 0 {
+			return nil, nil
+		}
+		for i := 1; i < len(pfds); i++ {
+			if pfds[i].Revents&unix.POLLIN == 0 {
 				continue
 			}
-			if n, _, err := unix.Recvfrom(p.fd, buf, unix.MSG_DONTWAIT); err == nil && n > 0 {
-				return p, nil
+			if n, _, err := unix.Recvfrom(socks[i].fd, buf, unix.MSG_DONTWAIT); err == nil && n > 0 {
+				return socks[i], nil
 			}
 		}
-		time.Sleep(time.Millisecond)
+		if pfds[0].Revents&unix.POLLERR != 0 {
+			return nil, nil
+		}
 	}
-	return nil, nil
 }
 
 // snapText lists the snapshot's sockets on the scenario port.

@@ -9,6 +9,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sockscope/sockscope/internal/nstest"
+
 	"github.com/sockscope/sockscope"
 )
 
@@ -36,7 +38,7 @@ func TestReadFlags(t *testing.T) {
 			fam = sockscope.FamilyInet6
 			unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, b(tc.v6only))
 		}
-		s := &sockscope.Socket{Inode: inodeOf(fd), Family: fam, Proto: sockscope.TCP,
+		s := &sockscope.Socket{Inode: nstest.FDInode(t, fd), Family: fam, Proto: sockscope.TCP,
 			Holders: []sockscope.Holder{{Proc: &sockscope.Process{PID: os.Getpid()}, FD: fd}}}
 		got := ReadFlags(s)
 		unix.Close(fd)

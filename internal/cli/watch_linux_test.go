@@ -282,11 +282,22 @@ func TestWatchCancel(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	sc, errb, done := startWatch(ctx, "watch", "-t", "-a", "--interval", "100ms", "-o", "ndjson")
+	// Cancel once it is running: after its first line (the sockets of
+	// the first snapshot), or after 5 s if it prints none.
+	running := make(chan struct{})
 	go func() {
+		first := true
 		for sc.Scan() {
+			if first {
+				first = false
+				close(running)
+			}
 		}
 	}()
-	time.Sleep(350 * time.Millisecond)
+	select {
+	case <-running:
+	case <-time.After(5 * time.Second):
+	}
 	cancel()
 	select {
 	case code := <-done:
@@ -339,7 +350,12 @@ func TestWatchTimeWait(t *testing.T) {
 		if !closed && cookies[cInode] != 0 && cookies[aInode] != 0 {
 			closed = true
 			c.Close() // active close: c ends in TIME-WAIT
-			time.Sleep(20 * time.Millisecond)
+			// a closes once c's FIN has arrived (it reads EOF), so
+			// that the close is not simultaneous.
+			a.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := a.Read(make([]byte, 1)); err != io.EOF {
+				t.Fatalf("read on the passive end after the peer closed: %v, want EOF", err)
+			}
 			a.Close()
 		}
 	}

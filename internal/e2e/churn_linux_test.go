@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/sockscope/sockscope/internal/nstest"
 )
 
 // holding is one entry of the workload's log: pid held the socket inode
@@ -44,14 +44,6 @@ func (w *workload) record(h holding) {
 	w.mu.Unlock()
 }
 
-func inodeOf(f *os.File) (uint64, error) {
-	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		return 0, err
-	}
-	return st.Ino, nil
-}
-
 // connect opens and closes connections to ln until ctx is done.
 func (w *workload) connect(ctx context.Context, addr string) {
 	d := net.Dialer{Timeout: time.Second}
@@ -77,7 +69,7 @@ func (w *workload) spawn(ctx context.Context, t *testing.T, sleep string) {
 		if err != nil {
 			continue
 		}
-		ino, err := inodeOf(f)
+		ino, err := nstest.Inode(int(f.Fd()))
 		if err != nil {
 			f.Close()
 			continue

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"unicode/utf8"
 
@@ -53,8 +55,9 @@ func TestHostileStrings(t *testing.T) {
 	}
 	long := strings.Repeat("L", 100000)
 	// sh ignores the arguments after its script; the script's sleep
-	// inherits the sockets too.
-	args := []string{"-c", "sleep 30; :", "\x1b]0;title\x07", "line1\nline2", "bad\xfe\xffutf8", "\u202eevil", long}
+	// inherits the sockets too. The whole process group is killed when
+	// the test ends, so the sleep only has to outlast the test.
+	args := []string{"-c", "sleep 600; :", "\x1b]0;title\x07", "line1\nline2", "bad\xfe\xffutf8", "\u202eevil", long}
 
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
@@ -65,7 +68,10 @@ func TestHostileStrings(t *testing.T) {
 	paths := []string{
 		filepath.Join(dir, "s\x1b[31m\n\x07"),
 		filepath.Join(dir, "u\xff\xfe"),
-		"@sockscope-e2e\x00nul\x1b]0;t\x07",
+		// Abstract names are per network namespace, not per directory:
+		// make it unique so that reruns (-count=N) and parallel runs of
+		// this test do not collide.
+		"@sockscope-e2e-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(hostileRun.Add(1), 10) + "\x00nul\x1b]0;t\x07",
 	}
 	files := []*os.File{}
 	for _, l := range []net.Listener{ln} {
@@ -89,13 +95,19 @@ func TestHostileStrings(t *testing.T) {
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.ExtraFiles = files
+	// Its own process group, so that the cleanup ends sh and the sleep it
+	// forked (which holds the sockets too) together.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range files {
 		f.Close()
 	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	})
 	pid := cmd.Process.Pid
 
 	// Piped table output, from the binary.
@@ -190,6 +202,9 @@ func TestHostileStrings(t *testing.T) {
 		}
 	}
 }
+
+// hostileRun numbers the runs of TestHostileStrings in this process.
+var hostileRun atomic.Int64
 
 func safeIndex(s []string, i int) string {
 	if i < len(s) {

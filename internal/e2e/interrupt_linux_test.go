@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // manySockets opens n UDP sockets on loopback so that a listing is far
@@ -44,6 +46,28 @@ func start(t *testing.T, args ...string) (*exec.Cmd, *os.File, *bytes.Buffer) {
 	w.Close()
 	t.Cleanup(func() { r.Close(); _ = cmd.Process.Kill() })
 	return cmd, r, &errb
+}
+
+// waitPipeFull waits until the pipe behind r holds all but at most one
+// page of its capacity (F_GETPIPE_SZ), so that its writer is blocked, or
+// about to block, in write. It fails the test after limit.
+func waitPipeFull(t *testing.T, r *os.File, limit time.Duration) {
+	t.Helper()
+	fd := int(r.Fd())
+	size, err := unix.FcntlInt(uintptr(fd), unix.F_GETPIPE_SZ, 0)
+	if err != nil {
+		t.Fatalf("F_GETPIPE_SZ: %v", err)
+	}
+	var queued int
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if queued, err = unix.IoctlGetInt(fd, unix.TIOCINQ); err != nil {
+			t.Fatalf("FIONREAD (TIOCINQ): %v", err)
+		}
+		if queued >= size-os.Getpagesize() {
+			return
+		}
+	}
+	t.Fatalf("the pipe holds %d of %d bytes after %v: the writer did not fill it", queued, size, limit)
 }
 
 func wait(t *testing.T, cmd *exec.Cmd, limit time.Duration) int {
@@ -105,7 +129,7 @@ func TestInterrupt(t *testing.T) {
 	if _, err := io.ReadFull(r, first); err != nil {
 		t.Fatalf("no output: %v", err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	waitPipeFull(t, r, 10*time.Second)
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,15 @@ import (
 // user can read so that it can be run unprivileged.
 var binary string
 
+// binaryEnv passes the built binary to a test re-run by nstest.Isolate, so
+// that it is not built again.
+const binaryEnv = "SOCKSCOPE_E2E_BINARY"
+
 func TestMain(m *testing.M) {
+	if b := os.Getenv(binaryEnv); b != "" {
+		binary = b
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "sockscope-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sockscope/sockscope/internal/nstest"
 )
 
 // nobody is the unprivileged user the root tests run sockscope as.
@@ -94,9 +96,14 @@ func TestUnprivileged(t *testing.T) {
 
 // TestUnprivilegedAllNetNS runs sockscope -A as nobody with a namespace it
 // cannot enter: exit 0 and one line about the namespaces, not silence.
+// It runs in private PID and mount namespaces (nstest.Isolate), so the
+// machine's other namespaces and processes are not part of it.
 func TestUnprivilegedAllNetNS(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("creating a network namespace needs root")
+	}
+	if !nstest.Isolate(t, binaryEnv+"="+binary) {
+		return
 	}
 	ip, err := exec.LookPath("ip")
 	if err != nil {

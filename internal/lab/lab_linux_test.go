@@ -70,7 +70,15 @@ func TestExperiments(t *testing.T) {
 			before := openFDs(t)
 			r := Run(context.Background(), e, Options{})
 			checkReport(t, r, want)
-			if after := openFDs(t); after > before {
+			// The holder scan leaves a read that outlived its time to finish
+			// on its own (internal/holders, "Races and hangs"); on a loaded
+			// machine it may still hold a descriptor or two for a moment.
+			// A leak is what stays open after such reads end.
+			after := openFDs(t)
+			for deadline := time.Now().Add(15 * time.Second); after > before && time.Now().Before(deadline); after = openFDs(t) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if after > before {
 				ents, _ := os.ReadDir("/proc/self/fd")
 				var links []string
 				for _, e := range ents {

@@ -13,25 +13,9 @@ import (
 
 	"github.com/sockscope/sockscope/internal/sockdiag"
 	"golang.org/x/sys/unix"
-)
 
-// inodeOf returns the inode of the socket behind c, from fstat on its fd.
-func inodeOf(t *testing.T, c syscall.Conn) uint32 {
-	t.Helper()
-	rc, err := c.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st unix.Stat_t
-	var serr error
-	if err := rc.Control(func(fd uintptr) { serr = unix.Fstat(int(fd), &st) }); err != nil {
-		t.Fatal(err)
-	}
-	if serr != nil {
-		t.Fatal(serr)
-	}
-	return uint32(st.Ino)
-}
+	"github.com/sockscope/sockscope/internal/nstest"
+)
 
 func fdInode(t *testing.T, fd int) uint32 {
 	t.Helper()
@@ -40,6 +24,21 @@ func fdInode(t *testing.T, fd int) uint32 {
 		t.Fatal(err)
 	}
 	return uint32(st.Ino)
+}
+
+// waitInet reads file until a record satisfies ok, for at most 5 s.
+func waitInet(t *testing.T, file string, family, proto uint8, what string, ok func(sockdiag.InetRecord) bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		for _, r := range readInet(t, file, family, proto) {
+			if ok(r) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not in %s after 5s", what, file)
+		}
+	}
 }
 
 func readInet(t *testing.T, file string, family, proto uint8) []sockdiag.InetRecord {
@@ -139,13 +138,16 @@ func TestLiveTCP4(t *testing.T) {
 		t.Fatal("read after the peer closed returned data")
 	}
 	tws.Close()
-	time.Sleep(50 * time.Millisecond) // let the final ACK land
+	// The client's end turns TIME_WAIT when the server's FIN lands.
+	waitInet(t, "net/tcp", afInet, protoTCP, "the client's end in TIME_WAIT", func(r sockdiag.InetRecord) bool {
+		return netip.AddrPortFrom(r.Src, r.SrcPort) == twLocal && r.State == 6
+	})
 
 	lnAddr := addrPort(ln.Addr())
 	wants := []wantInet{
-		{"listener", lnAddr, netip.MustParseAddrPort("0.0.0.0:0"), 10, inodeOf(t, ln.(*net.TCPListener))},
-		{"client", addrPort(client.LocalAddr()), lnAddr, 1, inodeOf(t, client.(*net.TCPConn))},
-		{"accepted", lnAddr, addrPort(client.LocalAddr()), 1, inodeOf(t, server.(*net.TCPConn))},
+		{"listener", lnAddr, netip.MustParseAddrPort("0.0.0.0:0"), 10, uint32(nstest.ConnInode(t, ln.(*net.TCPListener)))},
+		{"client", addrPort(client.LocalAddr()), lnAddr, 1, uint32(nstest.ConnInode(t, client.(*net.TCPConn)))},
+		{"accepted", lnAddr, addrPort(client.LocalAddr()), 1, uint32(nstest.ConnInode(t, server.(*net.TCPConn)))},
 		{"time-wait", twLocal, lnAddr, 6, 0},
 	}
 	// /proc/net, /proc/self/net and /proc/thread-self/net agree here: this
@@ -196,14 +198,14 @@ func TestLiveTCP6(t *testing.T) {
 		return netip.AddrPortFrom(netip.AddrFrom16(ap.Addr().As16()), ap.Port())
 	}
 	checkInet(t, "net/tcp6", afInet6, protoTCP, []wantInet{
-		{"listener", lnAddr, netip.MustParseAddrPort("[::]:0"), 10, inodeOf(t, ln.(*net.TCPListener))},
-		{"client", addrPort(client.LocalAddr()), lnAddr, 1, inodeOf(t, client.(*net.TCPConn))},
-		{"accepted", lnAddr, addrPort(client.LocalAddr()), 1, inodeOf(t, server.(*net.TCPConn))},
-		{"dual-stack listener", netip.AddrPortFrom(netip.IPv6Unspecified(), port), netip.MustParseAddrPort("[::]:0"), 10, inodeOf(t, dual.(*net.TCPListener))},
-		{"v4-mapped accepted", mapped(netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", port))), mapped(addrPort(c4.LocalAddr())), 1, inodeOf(t, s4.(*net.TCPConn))},
+		{"listener", lnAddr, netip.MustParseAddrPort("[::]:0"), 10, uint32(nstest.ConnInode(t, ln.(*net.TCPListener)))},
+		{"client", addrPort(client.LocalAddr()), lnAddr, 1, uint32(nstest.ConnInode(t, client.(*net.TCPConn)))},
+		{"accepted", lnAddr, addrPort(client.LocalAddr()), 1, uint32(nstest.ConnInode(t, server.(*net.TCPConn)))},
+		{"dual-stack listener", netip.AddrPortFrom(netip.IPv6Unspecified(), port), netip.MustParseAddrPort("[::]:0"), 10, uint32(nstest.ConnInode(t, dual.(*net.TCPListener)))},
+		{"v4-mapped accepted", mapped(netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", port))), mapped(addrPort(c4.LocalAddr())), 1, uint32(nstest.ConnInode(t, s4.(*net.TCPConn)))},
 	})
 	checkInet(t, "net/tcp", afInet, protoTCP, []wantInet{
-		{"v4 client of the dual-stack listener", addrPort(c4.LocalAddr()), netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", port)), 1, inodeOf(t, c4.(*net.TCPConn))},
+		{"v4 client of the dual-stack listener", addrPort(c4.LocalAddr()), netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", port)), 1, uint32(nstest.ConnInode(t, c4.(*net.TCPConn)))},
 	})
 }
 
@@ -221,15 +223,18 @@ func TestLiveUDP(t *testing.T) {
 	if _, err := uc.Write(make([]byte, 100)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(20 * time.Millisecond)
+	uIno := uint32(nstest.ConnInode(t, u))
+	waitInet(t, "net/udp", afInet, protoUDP, "the datagram queued on the bound socket", func(r sockdiag.InetRecord) bool {
+		return r.Inode == uIno && r.RQueue != 0
+	})
 	uAddr := addrPort(u.LocalAddr())
 	checkInet(t, "net/udp", afInet, protoUDP, []wantInet{
-		{"bound", uAddr, netip.MustParseAddrPort("0.0.0.0:0"), 7, inodeOf(t, u)},
-		{"connected", addrPort(uc.LocalAddr()), uAddr, 1, inodeOf(t, uc)},
+		{"bound", uAddr, netip.MustParseAddrPort("0.0.0.0:0"), 7, uint32(nstest.ConnInode(t, u))},
+		{"connected", addrPort(uc.LocalAddr()), uAddr, 1, uint32(nstest.ConnInode(t, uc))},
 	})
 	// The datagram is queued on the bound socket.
 	for _, r := range readInet(t, "net/udp", afInet, protoUDP) {
-		if r.Inode == inodeOf(t, u) && r.RQueue == 0 {
+		if r.Inode == uint32(nstest.ConnInode(t, u)) && r.RQueue == 0 {
 			t.Errorf("bound socket: rx_queue 0 with a datagram queued")
 		}
 	}
@@ -240,7 +245,7 @@ func TestLiveUDP(t *testing.T) {
 	}
 	mustClose(t, u6)
 	checkInet(t, "net/udp6", afInet6, protoUDP, []wantInet{
-		{"bound ::1", addrPort(u6.LocalAddr()), netip.MustParseAddrPort("[::]:0"), 7, inodeOf(t, u6)},
+		{"bound ::1", addrPort(u6.LocalAddr()), netip.MustParseAddrPort("[::]:0"), 7, uint32(nstest.ConnInode(t, u6))},
 	})
 }
 
@@ -337,7 +342,7 @@ func TestLiveUnix(t *testing.T) {
 		{server.(*net.UnixConn), 1, tcpEstablished, path}, // an accepted socket shows the listener's name
 		{dg, 2, tcpClose, filepath.Join(dir, "dg")},
 	} {
-		ino := inodeOf(t, w.c)
+		ino := uint32(nstest.ConnInode(t, w.c))
 		want[ino] = urec(w.typ, w.state, ino, w.name)
 	}
 	for _, fs := range []FS{{}, {Root: "/proc/thread-self"}} {

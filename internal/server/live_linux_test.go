@@ -19,9 +19,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/sockscope/sockscope"
 )
@@ -183,14 +180,13 @@ func TestAPISockets(t *testing.T) {
 }
 
 // scrapeMetrics GETs /metrics and parses it strictly.
-func scrapeMetrics(t *testing.T, url string) map[string]*dto.MetricFamily {
+func scrapeMetrics(t *testing.T, url string) map[string]*family {
 	t.Helper()
 	resp, body := get(t, url+"/metrics")
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET /metrics = %d: %.300s", resp.StatusCode, body)
 	}
-	p := expfmt.NewTextParser(model.LegacyValidation)
-	mfs, err := p.TextToMetricFamilies(bytes.NewReader(body))
+	mfs, err := parseExposition(bytes.NewReader(body))
 	if err != nil {
 		t.Fatalf("parse /metrics: %v\n%.1000s", err, body)
 	}
@@ -199,7 +195,7 @@ func scrapeMetrics(t *testing.T, url string) map[string]*dto.MetricFamily {
 
 // value returns the gauge of name whose labels include want, and how many
 // series matched.
-func value(mfs map[string]*dto.MetricFamily, name string, want map[string]string) (float64, int) {
+func value(mfs map[string]*family, name string, want map[string]string) (float64, int) {
 	mf := mfs[name]
 	if mf == nil {
 		return 0, 0
@@ -207,18 +203,14 @@ func value(mfs map[string]*dto.MetricFamily, name string, want map[string]string
 	var v float64
 	n := 0
 next:
-	for _, m := range mf.GetMetric() {
-		got := map[string]string{}
-		for _, lp := range m.GetLabel() {
-			got[lp.GetName()] = lp.GetValue()
-		}
+	for _, m := range mf.Metrics {
 		for k, w := range want {
-			if got[k] != w {
+			if m.Labels[k] != w {
 				continue next
 			}
 		}
 		n++
-		v = m.GetGauge().GetValue()
+		v = m.Value
 	}
 	return v, n
 }
@@ -259,8 +251,8 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("sockscope_hidden_holders present without MetricsHolders")
 	}
 	for name, mf := range mfs {
-		if mf.GetType() != dto.MetricType_GAUGE {
-			t.Errorf("%s is %v, want gauge", name, mf.GetType())
+		if mf.Type != "gauge" {
+			t.Errorf("%s is %v, want gauge", name, mf.Type)
 		}
 	}
 
@@ -371,8 +363,7 @@ func TestConcurrentScrapesBounded(t *testing.T) {
 				return
 			}
 			if path == "/metrics" {
-				tp := expfmt.NewTextParser(model.LegacyValidation)
-				mfs, err := tp.TextToMetricFamilies(bytes.NewReader(body))
+				mfs, err := parseExposition(bytes.NewReader(body))
 				if err != nil {
 					errs <- err
 					return
@@ -445,8 +436,7 @@ func TestWaitEndsWithRequest(t *testing.T) {
 	rec := httptest.NewRecorder()
 	s.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, "GET", "/metrics", nil))
 	cancel()
-	tp := expfmt.NewTextParser(model.LegacyValidation)
-	mfs, err := tp.TextToMetricFamilies(rec.Body)
+	mfs, err := parseExposition(rec.Body)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,13 +11,13 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockscope/sockscope/internal/nstest"
 )
 
 // These tests create real sockets on loopback and check that the kernel's
@@ -85,27 +85,6 @@ func rawInode(fd int) (uint32, error) {
 		return 0, fmt.Errorf("fstat %d: %w", fd, err)
 	}
 	return uint32(st.Ino), nil
-}
-
-// kernelAtLeast reports whether the running kernel is major.minor or newer.
-func kernelAtLeast(t *testing.T, major, minor int) bool {
-	t.Helper()
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		t.Fatal(err)
-	}
-	rel := unix.ByteSliceToString(u.Release[:])
-	parts := strings.SplitN(rel, ".", 3)
-	if len(parts) < 2 {
-		t.Fatalf("kernel release %q", rel)
-	}
-	maj, _ := strconv.Atoi(parts[0])
-	minS := parts[1]
-	if i := strings.IndexFunc(minS, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
-		minS = minS[:i]
-	}
-	mn, _ := strconv.Atoi(minS)
-	return maj > major || maj == major && mn >= minor
 }
 
 func addrPort(a net.Addr) netip.AddrPort {
@@ -275,7 +254,7 @@ func TestDumpTCP4(t *testing.T) {
 	})
 
 	t.Run("bound-only", func(t *testing.T) {
-		if !kernelAtLeast(t, 6, 8) {
+		if !nstest.KernelAtLeast(6, 8) {
 			t.Skip("TCP_BOUND_INACTIVE dumps need Linux 6.8")
 		}
 		// Asking for Close alone must add bit 13.

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -149,6 +150,19 @@ func TestDestroyEventsLive(t *testing.T) {
 	}
 }
 
+// readWaiting reports whether some goroutine is parked in the network
+// poller inside DestroyEvents.Read.
+func readWaiting() bool {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for _, g := range bytes.Split(buf, []byte("\n\n")) {
+		if bytes.Contains(g, []byte("[IO wait")) && bytes.Contains(g, []byte("(*DestroyEvents).Read")) {
+			return true
+		}
+	}
+	return false
+}
+
 // TestDestroyEventsClose checks that Close wakes a blocked Read, which then
 // reports os.ErrClosed, and that the descriptor is gone.
 func TestDestroyEventsClose(t *testing.T) {
@@ -166,7 +180,11 @@ func TestDestroyEventsClose(t *testing.T) {
 			}
 		}
 	}()
-	time.Sleep(50 * time.Millisecond)
+	// Close while Read waits in the poller, if it gets there within 5 s
+	// (Close must end a Read that has not started yet the same way).
+	for deadline := time.Now().Add(5 * time.Second); !readWaiting() && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if err := ev.Close(); err != nil {
 		t.Fatal(err)
 	}

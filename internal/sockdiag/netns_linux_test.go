@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockscope/sockscope/internal/nstest"
 )
 
 var capture = flag.Bool("capture", false, "record testdata/*.bin from the live kernel (root: uses a new network namespace)")
@@ -35,7 +37,7 @@ func inNewNetNS(t *testing.T, fn func() error) {
 			errc <- fmt.Errorf("unshare: %w", err)
 			return
 		}
-		if err := loUp(); err != nil {
+		if err := nstest.LoUp(); err != nil {
 			errc <- err
 			return
 		}
@@ -47,26 +49,6 @@ func inNewNetNS(t *testing.T, fn func() error) {
 		}
 		t.Fatal(err)
 	}
-}
-
-func loUp() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("socket: %w", err)
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return err
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("SIOCGIFFLAGS lo: %w", err)
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("SIOCSIFFLAGS lo: %w", err)
-	}
-	return nil
 }
 
 // TestDialNetNS checks that a Conn dialled on a thread inside another

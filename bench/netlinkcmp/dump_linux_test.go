@@ -1,14 +1,34 @@
 //go:build linux
 
-package sockdiag
+package netlinkcmp
 
 import (
+	"encoding/binary"
 	"net"
 	"testing"
 
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/sockscope/sockscope/internal/sockdiag"
 )
+
+// sockDiagByFamily is SOCK_DIAG_BY_FAMILY, the netlink message type of a
+// sock_diag request (linux/sock_diag.h).
+const sockDiagByFamily = 20
+
+// inetDumpRequest is the body of a struct inet_diag_req_v2 that dumps
+// every socket of family and protocol in every state, as DumpInet sends it
+// without a port filter: family, protocol, ext, pad, states, then a zero
+// inet_diag_sockid whose cookie is ~0 (none).
+func inetDumpRequest(family, protocol uint8) []byte {
+	b := []byte{family, protocol, 0, 0}
+	b = binary.NativeEndian.AppendUint32(b, ^uint32(0))
+	var id [48]byte
+	binary.NativeEndian.PutUint32(id[40:44], ^uint32(0))
+	binary.NativeEndian.PutUint32(id[44:48], ^uint32(0))
+	return append(b, id[:]...)
+}
 
 // benchSockets is how many loopback TCP connections BenchmarkDumpTCP
 // creates: each gives a client and an accepted socket.
@@ -35,10 +55,10 @@ func BenchmarkDumpTCP(b *testing.B) {
 		}
 		defer srv.Close()
 	}
-	req := InetRequest{Family: unix.AF_INET, Protocol: ProtoTCP}
+	req := sockdiag.InetRequest{Family: unix.AF_INET, Protocol: sockdiag.ProtoTCP}
 
 	b.Run("sockdiag", func(b *testing.B) {
-		c, err := Dial()
+		c, err := sockdiag.Dial()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -47,7 +67,7 @@ func BenchmarkDumpTCP(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			n = 0
-			if err := c.DumpInet(req, func(*InetRecord) error { n++; return nil }); err != nil {
+			if err := c.DumpInet(req, func(*sockdiag.InetRecord) error { n++; return nil }); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -65,9 +85,9 @@ func BenchmarkDumpTCP(b *testing.B) {
 		defer nc.Close()
 		msg := netlink.Message{
 			Header: netlink.Header{Type: sockDiagByFamily, Flags: netlink.Request | netlink.Dump},
-			Data:   appendInetRequest(nil, req, 0)[nlmsgHdrLen:],
+			Data:   inetDumpRequest(req.Family, req.Protocol),
 		}
-		var r InetRecord
+		var r sockdiag.InetRecord
 		n := 0
 		b.ReportAllocs()
 		for b.Loop() {
@@ -77,7 +97,7 @@ func BenchmarkDumpTCP(b *testing.B) {
 			}
 			n = 0
 			for _, m := range msgs {
-				if err := ParseInetMsg(m.Data, &r); err != nil {
+				if err := sockdiag.ParseInetMsg(m.Data, &r); err != nil {
 					b.Fatal(err)
 				}
 				n++

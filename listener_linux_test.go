@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sockscope/sockscope/internal/nstest"
 	"github.com/sockscope/sockscope/views"
 )
 
@@ -93,7 +94,7 @@ func TestIsListener(t *testing.T) {
 			{"bound unconnected Unix dgram", xd, true},
 			{"bound connected Unix dgram", xdc, false},
 		}
-		if kernelAtLeast(6, 8) { // bound-inactive TCP sockets are dumped from 6.8 on
+		if nstest.KernelAtLeast(6, 8) { // bound-inactive TCP sockets are dumped from 6.8 on
 			tb := newSock(t, unix.AF_INET, unix.SOCK_STREAM).bind4("127.0.0.1", 0)
 			cases = append(cases, kase{"TCP bound, inactive", tb, false})
 		}

@@ -9,20 +9,59 @@ import (
 	"github.com/sockscope/sockscope"
 )
 
+// LookupVerdict is the kind of answer Lookup gives. Its text (the
+// constant's value) is what the JSON documents print.
+type LookupVerdict string
+
 // Verdicts of Lookup.
 const (
 	// One: exactly one socket receives the segment (LookupResult.Socket).
-	One = "socket"
-	// OneOf: one of LookupResult.Candidates receives it; which one turns on
-	// a keyed hash of the 4-tuple (a reuseport group) or a hidden input.
-	OneOf = "one-of"
+	One LookupVerdict = "socket"
+	// OneOf: one of LookupResult.Candidates receives it;
+	// LookupResult.Ambiguity says what picks it.
+	OneOf LookupVerdict = "one-of"
 	// All: every one of LookupResult.Candidates receives a copy (UDP
 	// broadcast and multicast).
-	All = "all"
+	All LookupVerdict = "all"
 	// None: no socket; TCP answers with a reset, UDP with ICMP port
 	// unreachable.
-	None = "none"
+	None LookupVerdict = "none"
+	// NotLocal: the destination is not an address of the namespace
+	// (Segment.Local), so the packet is routed (forwarded or dropped) and
+	// never reaches a local socket lookup.
+	NotLocal LookupVerdict = "not-local"
 )
+
+// Ambiguity says why a OneOf verdict has several candidates. Both bits may
+// be set.
+type Ambiguity uint8
+
+const (
+	// ReuseportHash: the receiver is a member of a SO_REUSEPORT group,
+	// picked by a keyed hash of the 4-tuple that cannot be computed
+	// offline.
+	ReuseportHash Ambiguity = 1 << iota
+	// HiddenInput: the answer turns on an input the snapshot does not
+	// show: a socket option that could not be read (SO_REUSEPORT), or the
+	// CPU a datagram is processed on (for a socket whose SO_INCOMING_CPU is
+	// set).
+	HiddenInput
+)
+
+// Has reports whether every bit of b is set in a.
+func (a Ambiguity) Has(b Ambiguity) bool { return a&b == b && b != 0 }
+
+// Strings names the set bits: "reuseport-hash", "hidden-input".
+func (a Ambiguity) Strings() []string {
+	var out []string
+	if a.Has(ReuseportHash) {
+		out = append(out, "reuseport-hash")
+	}
+	if a.Has(HiddenInput) {
+		out = append(out, "hidden-input")
+	}
+	return out
+}
 
 // Segment is an incoming TCP segment or UDP datagram, as the receiving
 // host sees it.
@@ -33,7 +72,8 @@ type Segment struct {
 	Src, Dst netip.AddrPort
 	// Ifindex is the ingress device (the kernel's dif). For traffic sent
 	// from this host it is the device that owns Dst, not lo (kernel.md
-	// 0.4). 0 means "no device": sockets bound to a device never match.
+	// 0.4; [IngressDevice]). 0 means "no device": sockets bound to a
+	// device never match.
 	Ifindex uint32
 	// Broadcast marks a UDP datagram to a broadcast address (every
 	// matching socket gets a copy). Multicast destinations and
@@ -43,24 +83,37 @@ type Segment struct {
 	// NetNS is the inode of the receiving namespace; 0 considers every
 	// socket of the snapshot.
 	NetNS uint64
+	// Local lists the receiving namespace's local addresses
+	// ([LocalPrefixes] of its interfaces). A unicast Dst outside them is
+	// not delivered locally at all (verdict NotLocal). nil skips the
+	// check: Dst is taken as local.
+	Local []netip.Prefix
 }
 
 // Step is one stage of the kernel's lookup.
 type Step struct {
-	Name    string
-	Detail  string
+	// Name is a short stable name: hooks, input, route, device,
+	// established, cpu, listener-exact, listener-wildcard, broadcast,
+	// connected, exact, wildcard, none.
+	Name string
+	// Detail says, for people, what the stage found and why.
+	Detail string
+	// Matched are the sockets the stage considered.
 	Matched []*sockscope.Socket
 }
 
 // LookupResult is Lookup's answer.
 type LookupResult struct {
-	// Verdict is One, OneOf, All or None.
-	Verdict string
-	// Socket is the receiving socket when Verdict is One.
+	// Verdict is One, OneOf, All, None or NotLocal.
+	Verdict LookupVerdict
+	// Socket is the receiving socket when Verdict is One (and when All
+	// has a single receiver).
 	Socket *sockscope.Socket
 	// Candidates are the possible receivers (OneOf) or every receiver
 	// (All); for One it holds Socket alone.
 	Candidates []*sockscope.Socket
+	// Ambiguity says, for OneOf, what picks among the candidates.
+	Ambiguity Ambiguity
 	// Steps follow the kernel's lookup order (kernel.md T1-T9, U1-U6).
 	Steps []Step
 }
@@ -72,12 +125,17 @@ type LookupResult struct {
 // the verdict is OneOf with every possible receiver.
 func Lookup(snap *sockscope.Snapshot, seg Segment, flags FlagFunc) LookupResult {
 	var r LookupResult
-	r.Steps = append(r.Steps, Step{Name: "hooks", Detail: "not inspected: TPROXY rules, sk_lookup BPF programs, bpf_sk_assign and reuseport BPF programs; if any is installed it can choose the socket first"})
+	r.step("hooks", "not inspected: TPROXY rules, sk_lookup BPF programs, bpf_sk_assign and reuseport BPF programs; if any is installed it can choose the socket first", nil)
 	src := netip.AddrPortFrom(seg.Src.Addr().WithZone("").Unmap(), seg.Src.Port())
 	dst := netip.AddrPortFrom(seg.Dst.Addr().WithZone("").Unmap(), seg.Dst.Port())
 	if !dst.Addr().IsValid() || (src.Addr().IsValid() && src.Addr().Is4() != dst.Addr().Is4()) {
 		r.Verdict = None
-		r.Steps = append(r.Steps, Step{Name: "input", Detail: "the segment needs a destination address, and source and destination of the same IP version"})
+		r.step("input", "the segment needs a destination address, and source and destination of the same IP version", nil)
+		return r
+	}
+	if seg.Local != nil && !isBroadcast(seg, dst.Addr()) && !isLocal(seg.Local, dst.Addr()) {
+		r.Verdict = NotLocal
+		r.step("route", fmt.Sprintf("%s is not an address of this network namespace: the kernel routes the packet (forwards it, or drops it) and never looks for a local socket, so no socket here receives it and no reset or ICMP port unreachable is sent from here", dst.Addr()), nil)
 		return r
 	}
 	var all []*sockscope.Socket
@@ -89,7 +147,7 @@ func Lookup(snap *sockscope.Snapshot, seg Segment, flags FlagFunc) LookupResult 
 			(s.Family == sockscope.FamilyInet || s.Family == sockscope.FamilyInet6)
 	})
 	if seg.Ifindex == 0 {
-		r.Steps = append(r.Steps, Step{Name: "device", Detail: "no ingress device given: sockets bound to a device (SO_BINDTODEVICE) are treated as not matching"})
+		r.step("device", "no ingress device given: sockets bound to a device (SO_BINDTODEVICE) are treated as not matching", nil)
 	}
 	switch seg.Proto {
 	case sockscope.TCP:
@@ -98,12 +156,30 @@ func Lookup(snap *sockscope.Snapshot, seg Segment, flags FlagFunc) LookupResult 
 		lookupUDP(&r, cands, src, dst, seg)
 	default:
 		r.Verdict = None
-		r.Steps = append(r.Steps, Step{Name: "input", Detail: fmt.Sprintf("%s has no ports to demultiplex", seg.Proto)})
+		r.step("input", fmt.Sprintf("%s has no ports to demultiplex", seg.Proto), nil)
 	}
 	if r.Verdict == One && len(r.Candidates) == 0 {
 		r.Candidates = []*sockscope.Socket{r.Socket}
 	}
 	return r
+}
+
+func (r *LookupResult) step(name, detail string, matched []*view) {
+	var m []*sockscope.Socket
+	if matched != nil {
+		m = views2socks(matched)
+	}
+	r.Steps = append(r.Steps, Step{Name: name, Detail: detail, Matched: m})
+}
+
+// isLocal reports whether a lies in one of the local prefixes.
+func isLocal(local []netip.Prefix, a netip.Addr) bool {
+	for _, p := range local {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // devMatch is inet_sk_bound_dev_eq with sdif 0.
@@ -125,31 +201,9 @@ func tupleMatch(v *view, src, dst netip.AddrPort) bool {
 }
 
 func lookupTCP(r *LookupResult, cands []*view, src, dst netip.AddrPort, dif uint32) {
-	// T2: the established hash, TIME-WAIT and request minisockets included.
-	var est []*view
-	for _, v := range cands {
-		if v.state == sockscope.Listen || v.state == sockscope.Close || v.state == sockscope.BoundInactive {
-			continue
-		}
-		if tupleMatch(v, src, dst) && devMatch(v.dev, dif) {
-			est = append(est, v)
-		}
-	}
-	if len(est) > 0 {
-		v := est[0]
-		d := "the 4-tuple matches a socket in the established hash"
-		switch v.state {
-		case sockscope.TimeWait:
-			d = "the 4-tuple matches a TIME-WAIT socket: an acceptable new SYN (newer sequence number or timestamp) ends it and is handed to a freshly looked-up listener; any other segment gets an ACK or a reset"
-		case sockscope.SynRecv, sockscope.NewSynRecv:
-			d = "the 4-tuple matches a request socket (a handshake in progress): the segment goes to the listener that received the SYN, with no new lookup"
-		}
-		r.Steps = append(r.Steps, Step{Name: "established", Detail: d, Matched: views2socks(est)})
-		setResult(r, est[:1])
+	if tcpEstablished(r, cands, src, dst, dif) {
 		return
 	}
-	r.Steps = append(r.Steps, Step{Name: "established", Detail: "no socket in the established hash has this 4-tuple"})
-
 	var ls []*view
 	for _, v := range cands {
 		if v.state == sockscope.Listen {
@@ -157,31 +211,8 @@ func lookupTCP(r *LookupResult, cands []*view, src, dst netip.AddrPort, dif uint
 		}
 	}
 	inferListeners(ls)
-	r.Steps = append(r.Steps, Step{Name: "cpu", Detail: "SO_INCOMING_CPU is not visible: listeners are assumed not to set it"})
-
-	v4 := dst.Addr().Is4()
-	passes := []struct {
-		name string
-		addr netip.Addr
-	}{{"listener-exact", dst.Addr()}, {"listener-wildcard", v4Any}}
-	if !v4 {
-		passes[1].addr = netip.IPv6Unspecified()
-	}
-	for _, p := range passes {
-		score := func(v *view) int { return scoreTCP(v, p.addr, v4, dif) }
-		var in []*view
-		for _, v := range ls {
-			if score(v) > 0 {
-				in = append(in, v)
-			}
-		}
-		res := walkAll(ls, in, score, 0, false, nil)
-		if len(res) == 0 {
-			r.Steps = append(r.Steps, Step{Name: p.name, Detail: fmt.Sprintf("no listener on %s", sockscope.FormatAddrPort(netip.AddrPortFrom(p.addr, dst.Port())))})
-			continue
-		}
-		r.Steps = append(r.Steps, Step{Name: p.name, Detail: tcpPassDetail(p.addr, dst.Port(), in, res, v4), Matched: views2socks(in)})
-		setResult(r, res)
+	r.step("cpu", "SO_INCOMING_CPU is not visible: listeners are assumed not to set it", nil)
+	if tcpListener(r, ls, dst, dif) {
 		return
 	}
 	d := "no listener: the kernel answers a SYN with a reset (the client sees ECONNREFUSED)"
@@ -191,26 +222,104 @@ func lookupTCP(r *LookupResult, cands []*view, src, dst netip.AddrPort, dif uint
 			break
 		}
 	}
-	r.Steps = append(r.Steps, Step{Name: "none", Detail: d})
+	r.step("none", d, nil)
 	r.Verdict = None
 }
 
-func tcpPassDetail(addr netip.Addr, port uint16, in, res []*view, v4 bool) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "listeners on %s score ", sockscope.FormatAddrPort(netip.AddrPortFrom(addr, port)))
-	if v4 {
-		b.WriteString("1, +1 if bound to the device, +1 if AF_INET")
-	} else {
-		b.WriteString("1, +1 if bound to the device")
+// tcpEstablished is T2: the established hash, TIME-WAIT and request
+// minisockets included. It reports whether a socket matched.
+func tcpEstablished(r *LookupResult, cands []*view, src, dst netip.AddrPort, dif uint32) bool {
+	var est []*view
+	for _, v := range cands {
+		if v.state == sockscope.Listen || v.state == sockscope.Close || v.state == sockscope.BoundInactive {
+			continue
+		}
+		if tupleMatch(v, src, dst) && devMatch(v.dev, dif) {
+			est = append(est, v)
+		}
 	}
-	b.WriteString("; the chain is walked newest first (AF_INET6 SO_REUSEPORT sockets last), and the first SO_REUSEPORT socket that beats the best score so far ends the walk with its group's pick")
+	if len(est) == 0 {
+		r.step("established", "no socket in the established hash has this 4-tuple", nil)
+		return false
+	}
+	v := est[0]
+	d := "the 4-tuple matches a socket in the established hash"
+	switch v.state {
+	case sockscope.TimeWait:
+		d = "the 4-tuple matches a TIME-WAIT socket: an acceptable new SYN (newer sequence number or timestamp) ends it and is handed to a freshly looked-up listener; any other segment gets an ACK or a reset"
+	case sockscope.SynRecv, sockscope.NewSynRecv:
+		d = "the 4-tuple matches a request socket (a handshake in progress): the segment goes to the listener that received the SYN, with no new lookup"
+	}
+	r.step("established", d, est)
+	setResult(r, est[:1], 0)
+	return true
+}
+
+// tcpListener runs the two listener passes (T4-T9): the exact address,
+// then the wildcard. It reports whether a listener was found.
+func tcpListener(r *LookupResult, ls []*view, dst netip.AddrPort, dif uint32) bool {
+	v4 := dst.Addr().Is4()
+	wild := v4Any
+	if !v4 {
+		wild = netip.IPv6Unspecified()
+	}
+	for _, p := range []struct {
+		name string
+		addr netip.Addr
+	}{{"listener-exact", dst.Addr()}, {"listener-wildcard", wild}} {
+		score := func(v *view) int { return scoreTCP(v, p.addr, v4, dif) }
+		var in []*view
+		for _, v := range ls {
+			if score(v) > 0 {
+				in = append(in, v)
+			}
+		}
+		res, amb := walkAll(ls, in, score, 0, false, nil)
+		at := sockscope.FormatAddrPort(netip.AddrPortFrom(p.addr, dst.Port()))
+		if len(res) == 0 {
+			r.step(p.name, "no listener on "+at, nil)
+			continue
+		}
+		r.step(p.name, tcpPassDetail(at, p.addr, in, res, amb, v4), in)
+		setResult(r, res, amb)
+		return true
+	}
+	return false
+}
+
+func tcpPassDetail(at string, addr netip.Addr, in, res []*view, amb Ambiguity, v4 bool) string {
+	var b strings.Builder
+	if len(in) == 1 {
+		b.WriteString("the only listener on " + at)
+	} else {
+		fmt.Fprintf(&b, "%d listeners on %s score ", len(in), at)
+		if v4 {
+			b.WriteString("1, +1 if bound to the device, +1 if AF_INET")
+		} else {
+			b.WriteString("1, +1 if bound to the device")
+		}
+		b.WriteString("; the chain is walked newest first (AF_INET6 SO_REUSEPORT sockets last), and the first SO_REUSEPORT socket that beats the best score so far ends the walk with its group's pick")
+	}
 	if !addr.IsUnspecified() {
 		b.WriteString("; an exact-address listener always beats a wildcard one")
 	}
-	if len(res) > 1 {
-		b.WriteString(fmt.Sprintf("; %d possible receivers: a reuseport group picks its member by a keyed hash of the 4-tuple, which cannot be computed offline", len(res)))
-	}
+	b.WriteString(ambiguityText(len(res), amb))
 	return b.String()
+}
+
+// ambiguityText says why there are n possible receivers ("" for one).
+func ambiguityText(n int, amb Ambiguity) string {
+	if n < 2 {
+		return ""
+	}
+	var why []string
+	if amb.Has(ReuseportHash) {
+		why = append(why, "a SO_REUSEPORT group picks its member by a keyed hash of the 4-tuple, which cannot be computed offline")
+	}
+	if amb.Has(HiddenInput) {
+		why = append(why, "the answer turns on socket options that could not be read (SO_REUSEPORT) or on the CPU the packet is processed on")
+	}
+	return fmt.Sprintf("; %d possible receivers: %s", n, strings.Join(why, "; and "))
 }
 
 // scoreTCP is compute_score (IPv4) or the IPv6 one for a listener.
@@ -241,11 +350,12 @@ func scoreTCP(v *view, addr netip.Addr, v4 bool, dif uint32) int {
 }
 
 // walkAll runs the hash-chain walk of a listener (or UDP) lookup for every
-// assignment of the unknown SO_REUSEPORT bits (and, for UDP, of the CPU
-// bonus) of the candidates in, and returns every socket that can receive.
-// all is the chain (sockets of other addresses score -1 and do not
-// matter); start is the initial best score.
-func walkAll(all, in []*view, score func(*view) int, start int, udp bool, cpu []*view) []*view {
+// assignment of the unknown SO_REUSEPORT bits of the candidates in, and of
+// the CPU bonus of the sockets in cpu, and returns every socket that can
+// receive, with what makes the choice ambiguous. all is the chain (sockets
+// of other addresses score -1 and do not matter); start is the initial
+// best score.
+func walkAll(all, in []*view, score func(*view) int, start int, udp bool, cpu []*view) ([]*view, Ambiguity) {
 	var unk []*view
 	for _, v := range in {
 		if v.rp == unknown && !(udp && v.conn) {
@@ -255,9 +365,14 @@ func walkAll(all, in []*view, score func(*view) int, start int, udp bool, cpu []
 	bits := len(unk) + len(cpu)
 	if bits > 12 {
 		// Too many hidden inputs to enumerate: every candidate is possible.
-		return slices.Clone(in)
+		var amb Ambiguity
+		if len(in) > 1 {
+			amb = HiddenInput | ReuseportHash
+		}
+		return slices.Clone(in), amb
 	}
-	var out []*view
+	var out, first []*view
+	var amb Ambiguity
 	for mask := 0; mask < 1<<bits; mask++ {
 		rpOf := func(v *view) sockscope.Tristate {
 			if i := slices.Index(unk, v); i >= 0 {
@@ -272,16 +387,42 @@ func walkAll(all, in []*view, score func(*view) int, start int, udp bool, cpu []
 			return 0
 		}
 		order := chainOrder(slices.Clone(in), rpOf)
-		for _, v := range walk(order, all, score, bonus, rpOf, start, udp) {
+		got := walk(order, all, score, bonus, rpOf, start, udp)
+		if len(got) > 1 {
+			amb |= ReuseportHash
+		}
+		if mask == 0 {
+			first = got
+		} else if !sameSet(got, first) {
+			amb |= HiddenInput
+		}
+		for _, v := range got {
 			if !slices.Contains(out, v) {
 				out = append(out, v)
 			}
 		}
 	}
-	return out
+	if len(out) < 2 {
+		amb = 0
+	}
+	return out, amb
 }
 
-// walk is inet_lhash2_lookup / udp4_lib_lookup2 for one assignment.
+func sameSet(a, b []*view) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, v := range a {
+		if !slices.Contains(b, v) {
+			return false
+		}
+	}
+	return true
+}
+
+// walk is inet_lhash2_lookup / udp4_lib_lookup2 for one assignment: a
+// socket must beat the best score so far (a tie keeps the one walked
+// first).
 func walk(order, all []*view, score func(*view) int, bonus func(*view) int, rp func(*view) sockscope.Tristate, best int, udp bool) []*view {
 	var result *view
 	for _, v := range order {
@@ -339,13 +480,13 @@ func views2socks(vs []*view) []*sockscope.Socket {
 	return out
 }
 
-func setResult(r *LookupResult, res []*view) {
+func setResult(r *LookupResult, res []*view, amb Ambiguity) {
 	r.Candidates = views2socks(res)
 	if len(res) == 1 {
 		r.Verdict, r.Socket = One, res[0].s
 		return
 	}
-	r.Verdict = OneOf
+	r.Verdict, r.Ambiguity = OneOf, amb
 }
 
 func isBroadcast(seg Segment, dst netip.Addr) bool {
@@ -393,94 +534,130 @@ func scoreUDP(v *view, addr netip.Addr, src netip.AddrPort, v4 bool, dif uint32)
 	return s
 }
 
+// lookupUDP is __udp4_lib_lookup / __udp6_lib_lookup (U1-U6), or the
+// broadcast and multicast delivery.
 func lookupUDP(r *LookupResult, cands []*view, src, dst netip.AddrPort, seg Segment) {
-	v4 := dst.Addr().Is4()
 	if isBroadcast(seg, dst.Addr()) {
-		var got []*view
-		for _, v := range cands {
-			if !devMatch(v.dev, seg.Ifindex) {
-				continue
-			}
-			if v.conn && (v.raddr != src.Addr() || v.rport != src.Port()) {
-				continue
-			}
-			if v4 {
-				if v.v6only == yes || (v.fam == sockscope.FamilyInet6 && v.typ == typeOther) {
-					continue
-				}
-				if !v.isWild4() && v.v4 != dst.Addr() {
-					continue
-				}
-			} else if v.fam != sockscope.FamilyInet6 || (v.typ != typeAny && v.a6 != dst.Addr()) {
-				continue
-			}
-			got = append(got, v)
-		}
-		r.Steps = append(r.Steps, Step{Name: "broadcast", Detail: "a broadcast or multicast datagram is copied to every matching socket (bound to the wildcard or to the destination, unconnected or connected to the sender), reuseport groups ignored; sockets that joined the group apply their source filters, which are not inspected", Matched: views2socks(got)})
-		if len(got) == 0 {
-			r.Verdict = None
-			r.Steps = append(r.Steps, Step{Name: "none", Detail: "no socket matches: the datagram is dropped silently"})
-			return
-		}
-		r.Verdict, r.Candidates = All, views2socks(got)
-		if len(got) == 1 {
-			r.Socket = got[0].s
-		}
+		udpBroadcast(r, cands, src, dst, seg.Ifindex)
 		return
 	}
-	// U1 step 1: the hash4 table holds connected sockets with a specific
-	// local address; the first exact 4-tuple match (newest first) wins,
-	// with no scoring.
+	if udpConnected(r, cands, src, dst, seg.Ifindex) {
+		return
+	}
+	v4 := dst.Addr().Is4()
+	wild := v4Any
+	start := 0 // udp4_lib_lookup2 starts at badness 0, udp6 at -1
+	if !v4 {
+		wild, start = netip.IPv6Unspecified(), -1
+	}
+	r.step("cpu", "an unconnected socket gets +1 on the CPU in its SO_INCOMING_CPU, which the kernel sets only on request (setsockopt) or while the socket is connected and receiving; it is not visible, so unconnected sockets are assumed not to have it", nil)
+	for _, p := range []struct {
+		name string
+		addr netip.Addr
+	}{{"exact", dst.Addr()}, {"wildcard", wild}} {
+		if udpScored(r, cands, p.name, p.addr, src, dst.Port(), start, seg.Ifindex) {
+			return
+		}
+	}
+	r.step("none", "no socket: the kernel answers with ICMP port unreachable (a connected sender gets ECONNREFUSED)", nil)
+	r.Verdict = None
+}
+
+// udpBroadcast copies a broadcast or multicast datagram to every matching
+// socket (__udp4_lib_mcast_deliver).
+func udpBroadcast(r *LookupResult, cands []*view, src, dst netip.AddrPort, dif uint32) {
+	v4 := dst.Addr().Is4()
+	var got []*view
+	for _, v := range cands {
+		if !devMatch(v.dev, dif) {
+			continue
+		}
+		if v.conn && (v.raddr != src.Addr() || v.rport != src.Port()) {
+			continue
+		}
+		if v4 {
+			if v.v6only == yes || (v.fam == sockscope.FamilyInet6 && v.typ == typeOther) {
+				continue
+			}
+			if !v.isWild4() && v.v4 != dst.Addr() {
+				continue
+			}
+		} else if v.fam != sockscope.FamilyInet6 || (v.typ != typeAny && v.a6 != dst.Addr()) {
+			continue
+		}
+		got = append(got, v)
+	}
+	r.step("broadcast", "a broadcast or multicast datagram is copied to every matching socket (bound to the wildcard or to the destination, unconnected or connected to the sender), reuseport groups ignored; sockets that joined the group apply their source filters, which are not inspected", got)
+	if len(got) == 0 {
+		r.Verdict = None
+		r.step("none", "no socket matches: the datagram is dropped silently", nil)
+		return
+	}
+	r.Verdict, r.Candidates = All, views2socks(got)
+	if len(got) == 1 {
+		r.Socket = got[0].s
+	}
+}
+
+// udpConnected is U1 step 1: the hash4 table holds connected sockets with
+// a specific local address; the first exact 4-tuple match (newest first)
+// wins, with no scoring. It reports whether one matched.
+func udpConnected(r *LookupResult, cands []*view, src, dst netip.AddrPort, dif uint32) bool {
 	var h4 []*view
 	for _, v := range cands {
-		if v.conn && tupleMatch(v, src, dst) && devMatch(v.dev, seg.Ifindex) {
+		if v.conn && tupleMatch(v, src, dst) && devMatch(v.dev, dif) {
 			h4 = append(h4, v)
 		}
 	}
-	if len(h4) > 0 {
-		sortNewestFirst(h4)
-		r.Steps = append(r.Steps, Step{Name: "connected", Detail: "a connected socket has exactly this 4-tuple (the hash4 table): the first match, the most recently hashed, takes the datagram without scoring", Matched: views2socks(h4)})
-		setResult(r, h4[:1])
-		return
+	if len(h4) == 0 {
+		return false
 	}
-	wild := v4Any
-	if !v4 {
-		wild = netip.IPv6Unspecified()
-	}
-	start := 0
-	if !v4 {
-		start = -1
-	}
-	passes := []struct {
-		name string
-		addr netip.Addr
-	}{{"exact", dst.Addr()}, {"wildcard", wild}}
-	for _, p := range passes {
-		score := func(v *view) int { return scoreUDP(v, p.addr, src, v4, seg.Ifindex) }
-		var in []*view
-		for _, v := range cands {
-			if score(v) >= 0 {
-				in = append(in, v)
+	sortNewestFirst(h4)
+	r.step("connected", "a connected socket has exactly this 4-tuple (the hash4 table): the first match, the most recently hashed, takes the datagram without scoring", h4)
+	setResult(r, h4[:1], 0)
+	return true
+}
+
+// udpScored is one udp4_lib_lookup2 pass over the sockets bound to addr
+// (the exact destination, then the wildcard). It reports whether a socket
+// was found.
+func udpScored(r *LookupResult, cands []*view, name string, addr netip.Addr, src netip.AddrPort, port uint16, start int, dif uint32) bool {
+	v4 := addr.Is4()
+	score := func(v *view) int { return scoreUDP(v, addr, src, v4, dif) }
+	var in, cpu []*view
+	for _, v := range cands {
+		if score(v) >= 0 {
+			in = append(in, v)
+			// A connected socket's sk_incoming_cpu follows the CPU that
+			// last fed it: it may get the +1 on any CPU.
+			if v.conn {
+				cpu = append(cpu, v)
 			}
 		}
-		// UDP updates sk_incoming_cpu on every receive, so any candidate
-		// may get the +1 CPU bonus.
-		res := walkAll(in, in, score, start, true, in)
-		if len(res) == 0 {
-			r.Steps = append(r.Steps, Step{Name: p.name, Detail: fmt.Sprintf("no socket bound to %s", sockscope.FormatAddrPort(netip.AddrPortFrom(p.addr, dst.Port())))})
-			continue
-		}
-		d := fmt.Sprintf("sockets bound to %s score ", sockscope.FormatAddrPort(netip.AddrPortFrom(p.addr, dst.Port())))
-		if v4 {
-			d += "2 for AF_INET or 1 for dual-stack AF_INET6, +4 each for a connected remote address and port that match, +4 if bound to the device"
-		} else {
-			d += "0, +1 each for a connected remote address and port that match, +1 if bound to the device"
-		}
-		d += "; a tie goes to the socket walked first (the most recently bound), and the +1 a socket gets when the datagram arrives on the CPU that last fed it is unpredictable, so scores within 1 are ambiguous; a SO_REUSEPORT group answers with a keyed hash of the 4-tuple"
-		r.Steps = append(r.Steps, Step{Name: p.name, Detail: d, Matched: views2socks(in)})
-		setResult(r, res)
-		return
 	}
-	r.Steps = append(r.Steps, Step{Name: "none", Detail: "no socket: the kernel answers with ICMP port unreachable (a connected sender gets ECONNREFUSED)"})
-	r.Verdict = None
+	res, amb := walkAll(in, in, score, start, true, cpu)
+	at := sockscope.FormatAddrPort(netip.AddrPortFrom(addr, port))
+	if len(res) == 0 {
+		r.step(name, "no socket bound to "+at, nil)
+		return false
+	}
+	r.step(name, udpPassDetail(at, in, res, amb, v4), in)
+	setResult(r, res, amb)
+	return true
+}
+
+func udpPassDetail(at string, in, res []*view, amb Ambiguity, v4 bool) string {
+	if len(in) == 1 {
+		return "the only socket bound to " + at
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d sockets bound to %s score ", len(in), at)
+	if v4 {
+		b.WriteString("2 for AF_INET or 1 for dual-stack AF_INET6, +4 each for a connected remote address and port that match, +4 if bound to the device")
+	} else {
+		b.WriteString("0, +1 each for a connected remote address and port that match, +1 if bound to the device")
+	}
+	b.WriteString("; the chain is walked newest first (AF_INET6 SO_REUSEPORT sockets last) and a socket must beat the best score so far, so a tie goes to the most recently bound socket, with no hash; only a SO_REUSEPORT group picks its member by a hash of the 4-tuple")
+	b.WriteString(ambiguityText(len(res), amb))
+	return b.String()
 }

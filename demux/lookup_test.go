@@ -158,17 +158,67 @@ func TestLookupUDP(t *testing.T) {
 		wantOne(t, Lookup(f.snap, seg(sockscope.UDP, "127.0.0.9:5001", "127.0.0.1:53", 1), f.truth), s)
 		wantOne(t, Lookup(f.snap, seg(sockscope.UDP, "127.0.0.9:5001", "127.0.0.2:53", 1), f.truth), w)
 	})
-	t.Run("tie is ambiguous", func(t *testing.T) {
+	t.Run("tie goes to the newest", func(t *testing.T) {
+		// Issue 9 item 7a: no hash without SO_REUSEPORT; the kernel walks
+		// the chain newest first and keeps the first of equal scores
+		// (TestUDPTieKernel proves it). This used to be "one-of".
+		f := newFx()
+		f.add(sockscope.UDP, "127.0.0.1:9000", sockscope.Close, so{ra: yes, rp: no})
+		b := f.add(sockscope.UDP, "127.0.0.1:9000", sockscope.Close, so{ra: yes, rp: no})
+		got := Lookup(f.snap, seg(sockscope.UDP, "127.0.0.9:5000", "127.0.0.1:9000", 1), f.truth)
+		wantOne(t, got, b)
+		if d := steps(got); strings.Contains(d, "possible receivers") || !strings.Contains(d, "most recently bound") {
+			t.Errorf("the step does not give the tie rule:\n%s", d)
+		}
+		// Dump order (Seq) overrides inode order within a family.
+		f.snap.Sockets[0].Seq, f.snap.Sockets[1].Seq = 1, 2
+		wantOne(t, Lookup(f.snap, seg(sockscope.UDP, "127.0.0.9:5000", "127.0.0.1:9000", 1), f.truth), f.snap.Sockets[0])
+	})
+	t.Run("AF_INET beats dual-stack in either order", func(t *testing.T) {
+		// Scores 2 and 1: no CPU bonus for unconnected sockets, so the
+		// AF_INET socket always wins (was "one-of").
+		f := newFx()
+		a := f.add(sockscope.UDP, "0.0.0.0:9000", sockscope.Close, so{ra: yes, rp: no})
+		f.add(sockscope.UDP, "[::]:9000", sockscope.Close, so{ra: yes, rp: no, v6only: no})
+		wantOne(t, Lookup(f.snap, seg(sockscope.UDP, "127.0.0.9:5000", "127.0.0.1:9000", 1), f.truth), a)
+		g := newFx()
+		g.add(sockscope.UDP, "[::]:9000", sockscope.Close, so{ra: yes, rp: no, v6only: no})
+		a = g.add(sockscope.UDP, "0.0.0.0:9000", sockscope.Close, so{ra: yes, rp: no})
+		wantOne(t, Lookup(g.snap, seg(sockscope.UDP, "127.0.0.9:5000", "127.0.0.1:9000", 1), g.truth), a)
+	})
+	t.Run("hidden SO_REUSEPORT is a hidden input", func(t *testing.T) {
 		f := newFx()
 		a := f.add(sockscope.UDP, "127.0.0.1:9000", sockscope.Close, so{ra: yes, rp: no})
 		b := f.add(sockscope.UDP, "127.0.0.1:9000", sockscope.Close, so{ra: yes, rp: no})
-		wantOneOf(t, Lookup(f.snap, seg(sockscope.UDP, "127.0.0.9:5000", "127.0.0.1:9000", 1), f.truth), a, b)
+		got := Lookup(f.snap, seg(sockscope.UDP, "127.0.0.9:5000", "127.0.0.1:9000", 1), nil)
+		wantOneOf(t, got, a, b)
+		if !got.Ambiguity.Has(HiddenInput) || !got.Ambiguity.Has(ReuseportHash) {
+			t.Errorf("ambiguity %v, want hidden-input and reuseport-hash", got.Ambiguity.Strings())
+		}
 	})
-	t.Run("within one point is ambiguous", func(t *testing.T) {
+	t.Run("single candidate: no scoring text", func(t *testing.T) {
 		f := newFx()
-		a := f.add(sockscope.UDP, "0.0.0.0:9000", sockscope.Close, so{ra: yes, rp: no})
-		b := f.add(sockscope.UDP, "[::]:9000", sockscope.Close, so{ra: yes, rp: no, v6only: no})
-		wantOneOf(t, Lookup(f.snap, seg(sockscope.UDP, "127.0.0.9:5000", "127.0.0.1:9000", 1), f.truth), a, b)
+		a := f.add(sockscope.UDP, "127.0.0.1:9000", sockscope.Close, so{ra: no, rp: no})
+		got := Lookup(f.snap, seg(sockscope.UDP, "127.0.0.9:5000", "127.0.0.1:9000", 1), f.truth)
+		wantOne(t, got, a)
+		last := got.Steps[len(got.Steps)-1].Detail
+		if last != "the only socket bound to 127.0.0.1:9000" {
+			t.Errorf("last step %q", last)
+		}
+	})
+	t.Run("not a local address", func(t *testing.T) {
+		f := newFx()
+		f.add(sockscope.UDP, "0.0.0.0:9000", sockscope.Close, so{ra: no, rp: no})
+		s := seg(sockscope.UDP, "127.0.0.9:5000", "192.0.2.7:9000", 1)
+		s.Local = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.1.2.3/32")}
+		got := Lookup(f.snap, s, f.truth)
+		if got.Verdict != NotLocal || len(got.Candidates) != 0 || !strings.Contains(steps(got), "not an address of this network namespace") {
+			t.Errorf("got %s %v\n%s", got.Verdict, names(got.Candidates), steps(got))
+		}
+		s.Dst = netip.MustParseAddrPort("10.1.2.3:9000")
+		if got := Lookup(f.snap, s, f.truth); got.Verdict != One {
+			t.Errorf("local 10.1.2.3: got %s", got.Verdict)
+		}
 	})
 	t.Run("reuseport group", func(t *testing.T) {
 		f := newFx()
@@ -176,7 +226,11 @@ func TestLookupUDP(t *testing.T) {
 		for range 4 {
 			g = append(g, f.add(sockscope.UDP, "127.0.0.1:9000", sockscope.Close, so{ra: no, rp: yes}))
 		}
-		wantOneOf(t, Lookup(f.snap, seg(sockscope.UDP, "127.0.0.9:5000", "127.0.0.1:9000", 1), f.truth), g...)
+		got := Lookup(f.snap, seg(sockscope.UDP, "127.0.0.9:5000", "127.0.0.1:9000", 1), f.truth)
+		wantOneOf(t, got, g...)
+		if got.Ambiguity != ReuseportHash {
+			t.Errorf("ambiguity %v, want reuseport-hash only", got.Ambiguity.Strings())
+		}
 	})
 	t.Run("broadcast reaches every wildcard socket", func(t *testing.T) {
 		f := newFx()

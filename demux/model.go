@@ -84,13 +84,6 @@ type view struct {
 	inferred string // why ra/rp were inferred, for explanations
 }
 
-// newView builds the view of an existing socket; flags may be nil.
-func newView(s *sockscope.Socket, flags FlagFunc) *view {
-	v := new(view)
-	fillView(v, s, flags)
-	return v
-}
-
 // views builds the views of the sockets keep accepts, in one allocation.
 func views(ss []*sockscope.Socket, flags FlagFunc, keep func(*sockscope.Socket) bool) []*view {
 	n := 0

@@ -225,7 +225,7 @@ func writeDemux(w io.Writer, st render.Style, seg demux.Segment, res demux.Looku
 
 func writeDemuxJSON(w io.Writer, res demux.LookupResult, agrees *bool) error {
 	b := []byte(`{"version":1,"verdict":`)
-	b = render.AppendJSONString(b, res.Verdict)
+	b = render.AppendJSONString(b, string(res.Verdict))
 	b = append(b, `,"socket":`...)
 	if res.Socket != nil {
 		b = render.AppendSocketJSON(b, res.Socket)

@@ -330,7 +330,7 @@ func (l *lab) lookup(snap *sockscope.Snapshot, seg demux.Segment, got *sock, lab
 		want = &sockscope.Socket{Inode: got.ino}
 		name = got.name
 	}
-	pred := r.Verdict
+	pred := string(r.Verdict)
 	switch r.Verdict {
 	case demux.One:
 		pred = l.nameOf(r.Socket)
@@ -339,7 +339,7 @@ func (l *lab) lookup(snap *sockscope.Snapshot, seg demux.Segment, got *sock, lab
 		for _, c := range r.Candidates {
 			ns = append(ns, l.nameOf(c))
 		}
-		pred = r.Verdict + " {" + strings.Join(ns, ", ") + "}"
+		pred = string(r.Verdict) + " {" + strings.Join(ns, ", ") + "}"
 	}
 	if label != "" {
 		label = " (" + label + ")"

@@ -550,7 +550,7 @@ func lookupUDP(r *LookupResult, cands []*view, src, dst netip.AddrPort, seg Segm
 	if !v4 {
 		wild, start = netip.IPv6Unspecified(), -1
 	}
-	r.step("cpu", "an unconnected socket gets +1 on the CPU in its SO_INCOMING_CPU, which the kernel sets only on request (setsockopt) or while the socket is connected and receiving; it is not visible, so unconnected sockets are assumed not to have it", nil)
+	r.step("cpu", "an unconnected socket gets +1 on the CPU in its SO_INCOMING_CPU, which the kernel sets only on request (setsockopt) or while the socket is connected and receiving; sockscope does not read it and assumes an unconnected socket does not have it", nil)
 	for _, p := range []struct {
 		name string
 		addr netip.Addr

@@ -1,0 +1,205 @@
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/sockscope/sockscope"
+	"github.com/sockscope/sockscope/demux"
+)
+
+// DemuxReport is what the demux command prints: the segment, the
+// prediction, and the kernel's own lookup compared with it.
+type DemuxReport struct {
+	Segment demux.Segment
+	Result  demux.LookupResult
+	Kernel  demux.KernelCheck
+}
+
+// WriteDemux writes the lookup for people: every step, the verdict, and
+// whether the kernel's own lookup agrees.
+func WriteDemux(w io.Writer, st Style, rep DemuxReport) error {
+	seg, res, k := rep.Segment, rep.Result, rep.Kernel
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s segment %s -> %s\n\n", seg.Proto, sockscope.FormatAddrPort(seg.Src), sockscope.FormatAddrPort(seg.Dst))
+	for i, s := range res.Steps {
+		fmt.Fprintf(&b, "%d. %s: %s\n", i+1, Sanitize(s.Name), Sanitize(s.Detail))
+		for _, m := range s.Matched {
+			fmt.Fprintf(&b, "     %s %s %s -> %s  %s\n", m.Proto, m.State, sockscope.FormatAddrPort(m.Local), sockscope.FormatAddrPort(m.Remote), demuxHolder(m))
+		}
+	}
+	b.WriteString("\n")
+	delivered := Paint("Delivered to", Bold, st.Color)
+	switch res.Verdict {
+	case demux.One:
+		s := res.Socket
+		fmt.Fprintf(&b, "%s the %s socket %s", delivered, s.State, sockscope.FormatAddrPort(s.Local))
+		if s.Connected() {
+			fmt.Fprintf(&b, " -> %s", sockscope.FormatAddrPort(s.Remote))
+		}
+		fmt.Fprintf(&b, ", held by %s (%s).\n", demuxHolder(s), socketID(s.Cookie, s.Inode))
+	case demux.OneOf:
+		fmt.Fprintf(&b, "%s one of these %d sockets, %s:\n", delivered, len(res.Candidates), oneOfReason(res.Ambiguity))
+		for _, s := range res.Candidates {
+			fmt.Fprintf(&b, "  %s %s  %s (%s)\n", s.State, sockscope.FormatAddrPort(s.Local), demuxHolder(s), socketID(s.Cookie, s.Inode))
+		}
+	case demux.All:
+		fmt.Fprintf(&b, "%s every one of these %d sockets (a copy each):\n", delivered, len(res.Candidates))
+		for _, s := range res.Candidates {
+			fmt.Fprintf(&b, "  %s %s  %s\n", s.State, sockscope.FormatAddrPort(s.Local), demuxHolder(s))
+		}
+	case demux.NotLocal:
+		fmt.Fprintf(&b, "Not delivered locally: %s is not an address of this network namespace, so no socket here receives it; the kernel forwards or drops the packet.\n", seg.Dst.Addr().WithZone(""))
+	default:
+		if seg.Proto == sockscope.TCP {
+			b.WriteString("No socket: the kernel answers with a reset (RST); a connect() would get ECONNREFUSED.\n")
+		} else {
+			b.WriteString("No socket: the kernel answers with ICMP port unreachable; a connected sender gets ECONNREFUSED.\n")
+		}
+	}
+	switch {
+	case !k.Asked:
+	case k.Err != nil:
+		fmt.Fprintf(&b, "The kernel's own lookup could not be asked: %s\n", Sanitize(k.Err.Error()))
+	case k.Agrees && k.Found:
+		fmt.Fprintf(&b, "The kernel's own lookup agrees: %s.\n", socketID(k.Reply.Cookie, k.Reply.Inode))
+	case k.Agrees:
+		b.WriteString("The kernel's own lookup agrees: no socket.\n")
+	case k.Found:
+		fmt.Fprintf(&b, "%s: the kernel's own lookup chose %s, %s -> %s.\n", Paint("The kernel disagrees", Red, st.Color), socketID(k.Reply.Cookie, k.Reply.Inode), sockscope.FormatAddrPort(k.Reply.Local), sockscope.FormatAddrPort(k.Reply.Remote))
+	default:
+		fmt.Fprintf(&b, "%s: the kernel's own lookup found no socket.\n", Paint("The kernel disagrees", Red, st.Color))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// oneOfReason says what picks among the candidates of a one-of verdict.
+func oneOfReason(a demux.Ambiguity) string {
+	switch {
+	case a.Has(demux.ReuseportHash | demux.HiddenInput):
+		return "chosen by a keyed hash of the 4-tuple, or by socket options that could not be read"
+	case a.Has(demux.ReuseportHash):
+		return "a SO_REUSEPORT group: chosen by a keyed hash of the 4-tuple"
+	default:
+		return "depending on socket options that could not be read (run as root to read them)"
+	}
+}
+
+func socketID(cookie, inode uint64) string {
+	switch {
+	case cookie != 0 && inode != 0:
+		return fmt.Sprintf("cookie %d, inode %d", cookie, inode)
+	case cookie != 0:
+		return fmt.Sprintf("cookie %d", cookie)
+	}
+	return fmt.Sprintf("inode %d", inode)
+}
+
+func demuxHolder(s *sockscope.Socket) string {
+	if len(s.Holders) > 0 {
+		return HolderText(s.Holders, 3)
+	}
+	if s.HoldersHidden {
+		return "(holder hidden)"
+	}
+	return "(no holder)"
+}
+
+// demuxJSON is the demux document (docs/json.md).
+type demuxJSON struct {
+	Version      int               `json:"version"`
+	Proto        string            `json:"proto"`
+	Src          string            `json:"src"`
+	Dst          string            `json:"dst"`
+	Ifindex      uint32            `json:"ifindex"`
+	Verdict      string            `json:"verdict"`
+	Ambiguity    []string          `json:"ambiguity"`
+	Socket       json.RawMessage   `json:"socket"`
+	Candidates   []json.RawMessage `json:"candidates"`
+	Steps        []demuxStepJSON   `json:"steps"`
+	KernelAgrees *bool             `json:"kernel_agrees"`
+	Kernel       *demuxKernelJSON  `json:"kernel"`
+}
+
+type demuxStepJSON struct {
+	Name    string   `json:"name"`
+	Detail  string   `json:"detail"`
+	Matched []uint64 `json:"matched"`
+}
+
+type demuxKernelJSON struct {
+	// Socket is null when the kernel's lookup found no socket (or failed:
+	// Error).
+	Socket *demuxKernelSocketJSON `json:"socket"`
+	Error  *string                `json:"error"`
+}
+
+type demuxKernelSocketJSON struct {
+	Cookie    uint64 `json:"cookie"`
+	Inode     uint64 `json:"inode"`
+	Local     string `json:"local"`
+	Remote    string `json:"remote"`
+	Interface uint32 `json:"interface"`
+}
+
+// WriteDemuxJSON writes the demux document: one JSON object and a newline.
+func WriteDemuxJSON(w io.Writer, rep DemuxReport) error {
+	res, k := rep.Result, rep.Kernel
+	doc := demuxJSON{
+		Version:    SchemaVersion,
+		Proto:      rep.Segment.Proto.String(),
+		Src:        sockscope.FormatAddrPort(rep.Segment.Src),
+		Dst:        sockscope.FormatAddrPort(rep.Segment.Dst),
+		Ifindex:    rep.Segment.Ifindex,
+		Verdict:    string(res.Verdict),
+		Ambiguity:  res.Ambiguity.Strings(),
+		Candidates: []json.RawMessage{},
+		Steps:      make([]demuxStepJSON, 0, len(res.Steps)),
+	}
+	if doc.Ambiguity == nil {
+		doc.Ambiguity = []string{}
+	}
+	if res.Socket != nil {
+		doc.Socket = AppendSocketJSON(nil, res.Socket)
+	}
+	for _, c := range res.Candidates {
+		doc.Candidates = append(doc.Candidates, AppendSocketJSON(nil, c))
+	}
+	for _, s := range res.Steps {
+		st := demuxStepJSON{Name: s.Name, Detail: s.Detail, Matched: make([]uint64, 0, len(s.Matched))}
+		for _, m := range s.Matched {
+			st.Matched = append(st.Matched, m.Cookie)
+		}
+		doc.Steps = append(doc.Steps, st)
+	}
+	if k.Asked {
+		kj := &demuxKernelJSON{}
+		if k.Err != nil {
+			msg := k.Err.Error()
+			kj.Error = &msg
+		} else {
+			agrees := k.Agrees
+			doc.KernelAgrees = &agrees
+		}
+		if k.Found {
+			kj.Socket = &demuxKernelSocketJSON{
+				Cookie: k.Reply.Cookie, Inode: k.Reply.Inode, Interface: k.Reply.Interface,
+				Local:  sockscope.FormatAddrPort(k.Reply.Local),
+				Remote: sockscope.FormatAddrPort(k.Reply.Remote),
+			}
+		}
+		doc.Kernel = kj
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("render: demux JSON: %w", err)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}

@@ -95,6 +95,11 @@ func TestDemuxLive(t *testing.T) {
 	if r.KernelAgrees == nil || !*r.KernelAgrees {
 		t.Errorf("kernel_agrees = %v, want true", r.KernelAgrees)
 	}
+	// The document names the socket the kernel's lookup returned.
+	if d := runDemuxJSON(t, "demux", "tcp", src, dst); d.Socket == nil || d.Kernel == nil || d.Kernel.Socket == nil ||
+		d.Kernel.Socket.Cookie != d.Socket.Cookie || d.Kernel.Socket.Inode != d.Socket.Inode || d.Kernel.Socket.Local != dst {
+		t.Errorf("kernel %+v, want the predicted socket %+v", d.Kernel, d.Socket)
+	}
 	out, _, _ = runCLI(t, "demux", "tcp", "127.0.0.1:1", dst, "-o", "json")
 	r = decodeOracle(t, out)
 	if r.Verdict != "socket" || r.Socket == nil || r.Socket.State != "LISTEN" || r.KernelAgrees == nil || !*r.KernelAgrees {

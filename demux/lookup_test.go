@@ -266,9 +266,39 @@ func TestExplainPort(t *testing.T) {
 			t.Errorf("explanation lacks %q:\n%s", w, out)
 		}
 	}
+	// One listener: the Why names it and does not explain scoring (issue 9
+	// item 9).
+	if !strings.Contains(out, "Why: the only listener on ") || strings.Contains(out, "score") {
+		t.Errorf("single-listener explanation explains scoring:\n%s", out)
+	}
 	out = strings.Join(ExplainPort(f.snap, sockscope.Port{Proto: sockscope.TCP, Num: 444}), "\n")
 	if !strings.Contains(out, "No socket") {
 		t.Errorf("free port: %s", out)
+	}
+}
+
+func TestAnalyzePort(t *testing.T) {
+	f := newFx()
+	a := f.add(sockscope.UDP, "127.0.0.1:53", sockscope.Close, so{})
+	f.add(sockscope.UDP, "127.0.0.1:53", sockscope.Established, so{remote: "127.0.0.9:5000"})
+	rep := AnalyzePort(f.snap, sockscope.Port{Proto: sockscope.UDP, Num: 53})
+	if !rep.Valid || rep.Sockets != 2 || rep.Listeners != 1 || rep.Namespaces != 1 || len(rep.States) != 2 || len(rep.Probes) != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	if pr := rep.Probes[0]; pr.Segment.Dst != netip.MustParseAddrPort("127.0.0.1:53") || pr.Result.Verdict != One || pr.Result.Socket != a {
+		t.Errorf("probe %+v -> %s", pr.Segment, pr.Result.Verdict)
+	}
+	out := strings.Join(rep.Sentences(), "\n")
+	for _, w := range []string{"2 sockets share udp/53", "1 unconnected socket receives datagrams", "Why: the only socket bound to 127.0.0.1:53."} {
+		if !strings.Contains(out, w) {
+			t.Errorf("sentences lack %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "(s)") || strings.Contains(out, "score") {
+		t.Errorf("sentences:\n%s", out)
+	}
+	if rep := AnalyzePort(f.snap, sockscope.Port{Proto: sockscope.Raw, Num: 53}); rep.Valid {
+		t.Errorf("raw is not a port: %+v", rep)
 	}
 }
 

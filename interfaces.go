@@ -24,7 +24,7 @@ type Interface struct {
 // without them.
 func Interfaces(ctx context.Context, opts Options) ([]Interface, error) {
 	var out []Interface
-	err := inOneNetNS(ctx, opts, func() error {
+	err := InNetNS(ctx, opts, func() error {
 		// net.Interfaces opens its netlink socket on this thread, so it
 		// reads the namespace the thread is in.
 		its, err := net.Interfaces()

@@ -62,7 +62,7 @@ func LookupSocket(ctx context.Context, opts Options, req LookupRequest) (LookupR
 	if req.Proto == UDP {
 		proto = sockdiag.ProtoUDP
 	}
-	err := inOneNetNS(ctx, opts, func() error {
+	err := InNetNS(ctx, opts, func() error {
 		c, err := sockdiag.Dial()
 		if err != nil {
 			return err
@@ -88,9 +88,14 @@ func LookupSocket(ctx context.Context, opts Options, req LookupRequest) (LookupR
 	return reply, nil
 }
 
-// inOneNetNS runs fn on a thread in the one namespace opts.NetNS names, or
-// directly when it names none.
-func inOneNetNS(ctx context.Context, opts Options, fn func() error) error {
+// InNetNS runs fn in the one network namespace opts.NetNS names (an `ip
+// netns` name, a path to a namespace file, or a PID; resolved under
+// opts.ProcRoot), or directly when it names none. fn runs on a goroutine
+// locked to an OS thread that has entered the namespace: sockets, netlink
+// requests and /proc/thread-self reads made by fn on that goroutine see the
+// namespace; goroutines fn starts do not. opts.AllNetNS or more than one
+// name is an error. Entering needs CAP_SYS_ADMIN.
+func InNetNS(ctx context.Context, opts Options, fn func() error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

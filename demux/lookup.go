@@ -93,7 +93,7 @@ type Segment struct {
 // Step is one stage of the kernel's lookup.
 type Step struct {
 	// Name is a short stable name: hooks, input, route, device,
-	// established, cpu, listener-exact, listener-wildcard, broadcast,
+	// established, listener-exact, listener-wildcard, broadcast,
 	// connected, exact, wildcard, none.
 	Name string
 	// Detail says, for people, what the stage found and why.
@@ -211,7 +211,6 @@ func lookupTCP(r *LookupResult, cands []*view, src, dst netip.AddrPort, dif uint
 		}
 	}
 	inferListeners(ls)
-	r.step("cpu", "SO_INCOMING_CPU is not visible: listeners are assumed not to set it", nil)
 	if tcpListener(r, ls, dst, dif) {
 		return
 	}
@@ -299,6 +298,7 @@ func tcpPassDetail(at string, addr netip.Addr, in, res []*view, amb Ambiguity, v
 			b.WriteString("1, +1 if bound to the device")
 		}
 		b.WriteString("; the chain is walked newest first (AF_INET6 SO_REUSEPORT sockets last), and the first SO_REUSEPORT socket that beats the best score so far ends the walk with its group's pick")
+		b.WriteString("; a listener would get +1 on the CPU set with SO_INCOMING_CPU, which sockscope does not read: listeners are assumed not to set it")
 	}
 	if !addr.IsUnspecified() {
 		b.WriteString("; an exact-address listener always beats a wildcard one")
@@ -550,7 +550,6 @@ func lookupUDP(r *LookupResult, cands []*view, src, dst netip.AddrPort, seg Segm
 	if !v4 {
 		wild, start = netip.IPv6Unspecified(), -1
 	}
-	r.step("cpu", "an unconnected socket gets +1 on the CPU in its SO_INCOMING_CPU, which the kernel sets only on request (setsockopt) or while the socket is connected and receiving; sockscope does not read it and assumes an unconnected socket does not have it", nil)
 	for _, p := range []struct {
 		name string
 		addr netip.Addr
@@ -658,6 +657,7 @@ func udpPassDetail(at string, in, res []*view, amb Ambiguity, v4 bool) string {
 		b.WriteString("0, +1 each for a connected remote address and port that match, +1 if bound to the device")
 	}
 	b.WriteString("; the chain is walked newest first (AF_INET6 SO_REUSEPORT sockets last) and a socket must beat the best score so far, so a tie goes to the most recently bound socket, with no hash; only a SO_REUSEPORT group picks its member by a hash of the 4-tuple")
+	b.WriteString("; a socket also gets +1 on the CPU in its SO_INCOMING_CPU, which the kernel sets only on request or while the socket is connected and receiving: sockscope does not read it and assumes an unconnected socket does not have it")
 	b.WriteString(ambiguityText(len(res), amb))
 	return b.String()
 }

@@ -78,11 +78,8 @@ func runDemux(ctx context.Context, g *globals, o *demuxOptions, args []string) e
 		return err
 	}
 	seg.Broadcast = o.broadcast
-	if g.allNetNS {
-		return usagef("demux reads one namespace: use --netns NAME, not --all-netns")
-	}
-	if len(g.netns) > 1 {
-		return usagef("demux reads one namespace, got --netns %s", strings.Join(g.netns, ","))
+	if err := g.oneNetNS(); err != nil {
+		return err
 	}
 	opts, err := g.options()
 	if err != nil {

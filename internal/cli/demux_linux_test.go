@@ -238,3 +238,25 @@ func TestDemuxUDPTie(t *testing.T) {
 		t.Errorf("the newer socket did not receive the datagram")
 	}
 }
+
+// TestDemuxUsage: namespace flags that name more than one namespace and an
+// unknown --device are usage errors that say what would work.
+func TestDemuxUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--all-netns", "demux", "tcp", "127.0.0.1:1", "127.0.0.1:80"}, []string{"--netns NAME"}},
+		{[]string{"demux", "--device", "no-such-dev0", "tcp", "127.0.0.1:1", "127.0.0.1:80"}, []string{`"no-such-dev0"`, "lo"}},
+	} {
+		_, stderr, code := runCLI(t, c.args...)
+		if code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d: %s", c.args, code, ExitUsage, stderr)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("%v: stderr lacks %q: %s", c.args, w, stderr)
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -8,7 +9,6 @@ import (
 
 	"github.com/sockscope/sockscope"
 	"github.com/sockscope/sockscope/demux"
-	"github.com/sockscope/sockscope/internal/netns"
 )
 
 func init() {
@@ -16,22 +16,25 @@ func init() {
 	portExplain = demux.ExplainPort
 }
 
-// inTargetNS runs fn in the namespace --netns names, or here.
-func (g *globals) inTargetNS(fn func() error) error {
+// oneNetNS is a usage error when the namespace flags name more than one
+// namespace: bind-check and demux read one.
+func (g *globals) oneNetNS() error {
 	if g.allNetNS {
 		return usagef("this command reads one namespace: use --netns NAME, not --all-netns")
-	}
-	if len(g.netns) == 0 {
-		return fn()
 	}
 	if len(g.netns) > 1 {
 		return usagef("this command reads one namespace, got --netns %s", strings.Join(g.netns, ","))
 	}
-	ns, err := netns.Resolve(g.netns[0], g.procRoot)
-	if err != nil {
-		return usagef("%v", err)
+	return nil
+}
+
+// inTargetNS runs fn in the namespace --netns names, or here
+// (sockscope.InNetNS).
+func (g *globals) inTargetNS(fn func() error) error {
+	if err := g.oneNetNS(); err != nil {
+		return err
 	}
-	return netns.Do(ns, fn)
+	return sockscope.InNetNS(context.Background(), sockscope.Options{NetNS: g.netns, ProcRoot: g.procRoot}, fn)
 }
 
 // parseEndpoint parses "ADDR:PORT", "[V6]:PORT", "*:PORT", ":PORT" or

@@ -81,11 +81,11 @@ func WriteDemux(w io.Writer, st Style, rep DemuxReport) error {
 func oneOfReason(a demux.Ambiguity) string {
 	switch {
 	case a.Has(demux.ReuseportHash | demux.HiddenInput):
-		return "chosen by a keyed hash of the 4-tuple, or by socket options that could not be read"
+		return "chosen by a keyed hash of the 4-tuple, or by inputs sockscope cannot see (socket options it could not read, or the CPU the packet is processed on)"
 	case a.Has(demux.ReuseportHash):
 		return "a SO_REUSEPORT group: chosen by a keyed hash of the 4-tuple"
 	default:
-		return "depending on socket options that could not be read (run as root to read them)"
+		return "depending on inputs sockscope cannot see: socket options it could not read (run as root to read them), or the CPU the packet is processed on"
 	}
 }
 

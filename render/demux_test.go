@@ -35,6 +35,7 @@ func demuxCases() map[string]DemuxReport {
 	u1 := sock(sockscope.UDP, sockscope.Close, "127.0.0.1:53", "", 21, 601, nil)
 	u2 := sock(sockscope.UDP, sockscope.Close, "127.0.0.1:53", "", 22, 602, evil)
 	u2.HoldersHidden = true
+	procSock := sock(sockscope.UDP, sockscope.Close, "127.0.0.1:53", "", 0, 700, nil) // read from /proc: no cookie
 	udpSeg := demux.Segment{Proto: sockscope.UDP, Src: mp("127.0.0.1:40000"), Dst: mp("127.0.0.1:53"), Ifindex: 1}
 	one := demux.LookupResult{Verdict: demux.One, Socket: ln, Candidates: []*sockscope.Socket{ln}, Steps: []demux.Step{
 		hooks,
@@ -56,6 +57,12 @@ func demuxCases() map[string]DemuxReport {
 			Kernel: demux.KernelCheck{Asked: true, Err: errors.New("sockscope: kernel lookup: operation not permitted\x1b[2J")}},
 		"notlocal": {Segment: demux.Segment{Proto: sockscope.TCP, Src: mp("127.0.0.1:5000"), Dst: mp("192.0.2.9:22")},
 			Result: demux.LookupResult{Verdict: demux.NotLocal, Steps: []demux.Step{hooks, {Name: "route", Detail: "192.0.2.9 is not an address of this network namespace"}}}},
+		"oneof_hash": {Segment: udpSeg, Result: demux.LookupResult{Verdict: demux.OneOf, Ambiguity: demux.ReuseportHash,
+			Candidates: []*sockscope.Socket{u1, u2}, Steps: []demux.Step{hooks}}, Kernel: demux.KernelCheck{Asked: true}},
+		"oneof_hidden": {Segment: udpSeg, Result: demux.LookupResult{Verdict: demux.OneOf, Ambiguity: demux.HiddenInput,
+			Candidates: []*sockscope.Socket{procSock, u1}, Steps: []demux.Step{hooks}}},
+		"none_agrees": {Segment: udpSeg, Result: demux.LookupResult{Verdict: demux.None, Steps: []demux.Step{hooks, {Name: "none", Detail: "no socket"}}},
+			Kernel: demux.KernelCheck{Asked: true, Agrees: true}},
 		"all": {Segment: demux.Segment{Proto: sockscope.UDP, Src: mp("127.0.0.1:5000"), Dst: mp("127.255.255.255:53"), Broadcast: true, Ifindex: 1},
 			Result: demux.LookupResult{Verdict: demux.All, Candidates: []*sockscope.Socket{u1, u2}, Steps: []demux.Step{hooks, {Name: "broadcast", Detail: "copied to every matching socket", Matched: []*sockscope.Socket{u1, u2}}}}},
 	}

@@ -52,8 +52,8 @@ var (
 // AnalyzePort builds the PortReport of p in snap. Probes come from a remote
 // client (198.51.100.1 or 2001:db8::1) arriving on the listener's device,
 // or on ifindex 1 (lo) for an unbound one; a wildcard address is tried as
-// the loopback address. Hidden socket options are taken as unknown.
-func AnalyzePort(snap *sockscope.Snapshot, p sockscope.Port) PortReport {
+// the loopback address. flags tells hidden socket options (nil: unknown).
+func AnalyzePort(snap *sockscope.Snapshot, p sockscope.Port, flags FlagFunc) PortReport {
 	rep := PortReport{Port: p}
 	if snap == nil || !p.Proto.HasPorts() {
 		return rep
@@ -87,7 +87,7 @@ func AnalyzePort(snap *sockscope.Snapshot, p sockscope.Port) PortReport {
 			continue
 		}
 		tried[seg.Dst] = true
-		rep.Probes = append(rep.Probes, Probe{Segment: seg, Result: Lookup(snap, seg, nil)})
+		rep.Probes = append(rep.Probes, Probe{Segment: seg, Result: Lookup(snap, seg, flags)})
 	}
 	return rep
 }
@@ -117,7 +117,8 @@ func probeTo(l *sockscope.Socket, p sockscope.Port) Segment {
 }
 
 // ExplainPort describes a port of snap in a few plain sentences:
-// [AnalyzePort] followed by [PortReport.Sentences].
+// [AnalyzePort] with hidden options unknown, followed by
+// [PortReport.Sentences].
 func ExplainPort(snap *sockscope.Snapshot, p sockscope.Port) []string {
-	return AnalyzePort(snap, p).Sentences()
+	return AnalyzePort(snap, p, nil).Sentences()
 }

@@ -281,7 +281,7 @@ func TestAnalyzePort(t *testing.T) {
 	f := newFx()
 	a := f.add(sockscope.UDP, "127.0.0.1:53", sockscope.Close, so{})
 	f.add(sockscope.UDP, "127.0.0.1:53", sockscope.Established, so{remote: "127.0.0.9:5000"})
-	rep := AnalyzePort(f.snap, sockscope.Port{Proto: sockscope.UDP, Num: 53})
+	rep := AnalyzePort(f.snap, sockscope.Port{Proto: sockscope.UDP, Num: 53}, f.truth)
 	if !rep.Valid || rep.Sockets != 2 || rep.Listeners != 1 || rep.Namespaces != 1 || len(rep.States) != 2 || len(rep.Probes) != 1 {
 		t.Fatalf("report %+v", rep)
 	}
@@ -297,7 +297,7 @@ func TestAnalyzePort(t *testing.T) {
 	if strings.Contains(out, "(s)") || strings.Contains(out, "score") {
 		t.Errorf("sentences:\n%s", out)
 	}
-	if rep := AnalyzePort(f.snap, sockscope.Port{Proto: sockscope.Raw, Num: 53}); rep.Valid {
+	if rep := AnalyzePort(f.snap, sockscope.Port{Proto: sockscope.Raw, Num: 53}, nil); rep.Valid {
 		t.Errorf("raw is not a port: %+v", rep)
 	}
 }

@@ -13,7 +13,10 @@ import (
 
 func init() {
 	moreCommands = append(moreCommands, newBindCheckCmd, newDemuxCmd)
-	portExplain = demux.ExplainPort
+	// The port view's explanation reads hidden socket options where it may.
+	portExplain = func(snap *sockscope.Snapshot, p sockscope.Port) []string {
+		return demux.AnalyzePort(snap, p, demux.ReadFlags).Sentences()
+	}
 }
 
 // oneNetNS is a usage error when the namespace flags name more than one

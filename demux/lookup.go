@@ -122,7 +122,10 @@ type LookupResult struct {
 // kernel's demultiplexing (kernel.md section 1 and 2). Hidden options
 // come from flags (nil: unknown) and from sound inferences; where they, the
 // reuseport hash or the CPU a datagram arrives on could change the answer,
-// the verdict is OneOf with every possible receiver.
+// the verdict is OneOf with every possible receiver and the Ambiguity that
+// says why. Between unconnected UDP sockets without SO_REUSEPORT nothing is
+// hashed: the higher score wins, and a tie goes to the most recently bound
+// socket. A unicast destination outside Segment.Local gets NotLocal.
 func Lookup(snap *sockscope.Snapshot, seg Segment, flags FlagFunc) LookupResult {
 	var r LookupResult
 	r.step("hooks", "not inspected: TPROXY rules, sk_lookup BPF programs, bpf_sk_assign and reuseport BPF programs; if any is installed it can choose the socket first", nil)

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sockscope/sockscope/internal/oserr"
 )
 
 // NS is one network namespace.
@@ -44,8 +46,9 @@ const MaxPIDs = 64
 var ErrPermission = errors.New("permission denied")
 
 // ErrNotSupported is wrapped by the errors of List, Resolve and Do on
-// systems other than Linux.
-var ErrNotSupported = errors.New("network namespaces not supported")
+// systems other than Linux. It is the same value as
+// sockscope.ErrNotSupported.
+var ErrNotSupported = oserr.ErrNotSupported
 
 // key identifies a namespace.
 type key struct{ dev, ino uint64 }

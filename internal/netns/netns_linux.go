@@ -142,6 +142,23 @@ func findHost(procRoot string) (key, string, error) {
 	return key{}, "", err
 }
 
+// Initial returns the initial network namespace (the host's): the one of
+// PID 1 or, when /proc/1/ns/net cannot be read (a non-dumpable init, no
+// CAP_SYS_PTRACE), the one of kthreadd (PID 2), since kernel threads always
+// live in the initial namespace. procRoot "" means /proc. The error is PID
+// 1's when neither can be read (an unprivileged caller): then which
+// namespace is the host's is unknown.
+func Initial(procRoot string) (NS, error) {
+	if procRoot == "" {
+		procRoot = defaultProcRoot
+	}
+	k, path, err := findHost(procRoot)
+	if err != nil {
+		return NS{}, wrapErr("netns: find the initial namespace", err)
+	}
+	return NS{Inode: k.ino, Dev: k.dev, Path: path, Host: true}, nil
+}
+
 // mounts adds the nsfs bind mounts of the caller's mount namespace.
 func (w *walker) mounts() {
 	path := filepath.Join(w.procRoot, "self", "mountinfo")

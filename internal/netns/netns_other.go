@@ -27,3 +27,9 @@ func Resolve(spec, procRoot string) (NS, error) {
 func Do(ns NS, fn func() error) error {
 	return fmt.Errorf("netns: enter %s: %w", ns.Path, errUnsupported)
 }
+
+// Initial is only implemented on Linux; elsewhere it returns an error
+// wrapping ErrNotSupported.
+func Initial(procRoot string) (NS, error) {
+	return NS{}, fmt.Errorf("netns: find the initial namespace: %w", errUnsupported)
+}

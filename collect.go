@@ -43,14 +43,14 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 	names := map[string]string{} // container ID -> name
 	labelTargets(spaces, procRoot, names)
 
-	// The holder scan runs beside the dumps, and stops with them.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	scan := startHolderScan(ctx, opts, procRoot)
+	// The holder scan runs beside the dumps, and stops if they fail.
+	hctx, stopScan := context.WithCancel(ctx)
+	defer stopScan()
+	scan := startHolderScan(hctx, opts, procRoot)
 
 	b := newBuilder(opts)
 	if err := b.readSpaces(ctx, spaces, snap); err != nil {
-		cancel()
+		stopScan()
 		scan.wait()
 		return nil, err
 	}

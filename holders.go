@@ -100,6 +100,7 @@ func attachHolders(snap *Snapshot, res *holders.Result, err error, took time.Dur
 		}
 	}
 	snap.HiddenHolders = hidden
+	snap.ExitedProcesses = res.Vanished
 	if hidden > 0 {
 		socks := "sockets' holders are"
 		if hidden == 1 {
@@ -118,14 +119,14 @@ func attachHolders(snap *Snapshot, res *holders.Result, err error, took time.Dur
 	}
 	if res.Failed > 0 {
 		snap.Warnings = append(snap.Warnings, Warning{Kind: WarnHolders, Count: res.Failed,
-			Msg: fmt.Sprintf("%d processes could not be read: %v", res.Failed, res.FailErr)})
+			Msg: fmt.Sprintf("%d %s could not be read: %v", res.Failed, pluralWord(res.Failed, "process", "processes"), res.FailErr)})
 	}
 	if len(res.TimedOut) > 0 {
 		snap.Warnings = append(snap.Warnings, Warning{Kind: WarnTimeout, Count: len(res.TimedOut),
 			Msg: fmt.Sprintf("%d processes did not answer within the time bound and were skipped (pids %v)", len(res.TimedOut), firstN(res.TimedOut, 8))})
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {
-		snap.Warnings = append(snap.Warnings, Warning{Kind: WarnTimeout, Count: 1, Msg: fmt.Sprintf("the holder scan stopped after %s: %v", took.Round(time.Millisecond), err)})
+		snap.Warnings = append(snap.Warnings, Warning{Kind: WarnTimeout, Count: 1, Msg: fmt.Sprintf("the holder scan stopped after %s, its time limit (--holders-timeout): %v", took.Round(time.Millisecond), err)})
 	}
 }
 

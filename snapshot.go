@@ -19,6 +19,10 @@ type Snapshot struct {
 	// HiddenHolders counts sockets whose holders could not be determined
 	// because some processes could not be inspected.
 	HiddenHolders int
+	// ExitedProcesses counts processes that exited while the holder scan
+	// read them. They hide nothing (their sockets closed with them, or are
+	// held by others, who are shown), so they are not a Warning.
+	ExitedProcesses int
 }
 
 // Warning is one partial-result notice.

@@ -36,7 +36,8 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 		snap.Source = SourceProc
 	}
 
-	spaces, err := selectNetNS(opts, procRoot, snap)
+	spaces, release, err := selectNetNS(opts, procRoot, snap)
+	defer release()
 	if err != nil {
 		return nil, &OpError{Op: "select namespaces", Err: err}
 	}

@@ -1,6 +1,7 @@
 package sockscope
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -43,9 +44,11 @@ func nsLabel(ns netns.NS) string {
 }
 
 // selectNetNS lists the namespaces opts selects: every one found, those
-// named, or the caller's own.
-func selectNetNS(opts Options, procRoot string, snap *Snapshot) ([]nsTarget, error) {
+// named, those of some processes, or the caller's own. release closes the
+// namespace files it keeps open for the collection.
+func selectNetNS(opts Options, procRoot string, snap *Snapshot) (targets []nsTarget, release func(), err error) {
 	self := nsInode(filepath.Join(procRoot, "thread-self/ns/net"))
+	release = func() {}
 	var list []netns.NS
 	switch {
 	case opts.AllNetNS:
@@ -62,12 +65,24 @@ func selectNetNS(opts Options, procRoot string, snap *Snapshot) ([]nsTarget, err
 		for _, spec := range opts.NetNS {
 			ns, err := netns.Resolve(spec, procRoot)
 			if err != nil {
-				return nil, err
+				return nil, release, err
 			}
 			list = append(list, ns)
 		}
+	case len(opts.Processes) > 0:
+		list, release, err = processNetNS(procRoot, opts.Processes)
+		if err != nil {
+			// Another user's process, without privilege: read the
+			// caller's own namespace, and say so.
+			snap.Warnings = append(snap.Warnings, Warning{
+				Kind:  WarnNetNS,
+				Count: 1,
+				Msg:   fmt.Sprintf("the network namespaces of the process could not be read (%v): showing this namespace only", err),
+			})
+			return []nsTarget{currentNetNS(procRoot, self)}, release, nil
+		}
 	default:
-		return []nsTarget{currentNetNS(procRoot, self)}, nil
+		return []nsTarget{currentNetNS(procRoot, self)}, release, nil
 	}
 	out := make([]nsTarget, 0, len(list))
 	for _, ns := range list {
@@ -77,7 +92,43 @@ func selectNetNS(opts Options, procRoot string, snap *Snapshot) ([]nsTarget, err
 			direct: ns.Inode == self && self != 0,
 		})
 	}
-	return out, nil
+	return out, release, nil
+}
+
+// processNetNS lists the namespaces that the processes pids use, each
+// once. Processes that have exited are skipped; it fails only when none
+// could be read.
+func processNetNS(procRoot string, pids []int) ([]netns.NS, func(), error) {
+	var (
+		list     []netns.NS
+		releases []func()
+		seen     = map[[2]uint64]bool{}
+		firstErr error
+	)
+	release := func() {
+		for _, r := range releases {
+			r()
+		}
+	}
+	for _, pid := range pids {
+		nss, rel, err := netns.Process(procRoot, pid)
+		releases = append(releases, rel)
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		for _, ns := range nss {
+			k := [2]uint64{ns.Dev, ns.Inode}
+			if !seen[k] {
+				seen[k] = true
+				list = append(list, ns)
+			}
+		}
+	}
+	if len(list) == 0 && firstErr != nil {
+		return nil, release, firstErr
+	}
+	return list, release, nil
 }
 
 // currentNetNS describes the namespace of the calling thread. It is "host"

@@ -52,6 +52,12 @@ type Options struct {
 	NetNS []string
 	// AllNetNS reads every network namespace that can be found.
 	AllNetNS bool
+	// Processes, when NetNS and AllNetNS are not set, reads the network
+	// namespaces these processes use instead of the caller's own: the
+	// namespace of each of their threads and, where the caller may
+	// duplicate their fds (root), of each of their sockets, which keep
+	// the namespace they were created in.
+	Processes []int
 	// ProcRoot is the procfs mount point; "" means "/proc".
 	ProcRoot string
 	// LocalPort, when not 0, reads only TCP, UDP and UDP-Lite sockets whose

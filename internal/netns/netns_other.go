@@ -33,3 +33,9 @@ func Do(ns NS, fn func() error) error {
 func Initial(procRoot string) (NS, error) {
 	return NS{}, fmt.Errorf("netns: find the initial namespace: %w", errUnsupported)
 }
+
+// Process is only implemented on Linux; elsewhere it returns an error
+// wrapping ErrNotSupported.
+func Process(procRoot string, pid int) ([]NS, func(), error) {
+	return nil, func() {}, fmt.Errorf("netns: namespaces of process %d: %w", pid, errUnsupported)
+}

@@ -131,8 +131,9 @@ func (g *globals) options() (sockscope.Options, error) {
 	// A namespace that does not exist is a usage error (exit 2); one that
 	// cannot be opened is left to Collect (exit 1).
 	for _, spec := range g.netns {
-		if _, err := netns.Resolve(spec, g.procRoot); err != nil && !errors.Is(err, netns.ErrPermission) {
-			return o, usagef("bad --netns %q: %s", spec, strings.TrimPrefix(err.Error(), fmt.Sprintf("netns: resolve %q: ", spec)))
+		var re *netns.ResolveError
+		if _, err := netns.Resolve(spec, g.procRoot); errors.As(err, &re) && !errors.Is(err, netns.ErrPermission) {
+			return o, usagef("bad --netns %q: %v", spec, re.Err)
 		}
 	}
 	return o, nil

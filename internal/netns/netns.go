@@ -3,6 +3,7 @@ package netns
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,6 +50,23 @@ var ErrPermission = errors.New("permission denied")
 // systems other than Linux. It is the same value as
 // sockscope.ErrNotSupported.
 var ErrNotSupported = oserr.ErrNotSupported
+
+// ResolveError is the error of Resolve: Spec is what was given, Err why it
+// does not lead to a network namespace (a sentence for the user, which
+// says what would be accepted; it wraps fs.ErrNotExist, ErrPermission and
+// the like). Test for it with errors.As.
+type ResolveError struct {
+	Spec string
+	Err  error
+}
+
+// Error returns `netns: resolve "SPEC": REASON`.
+func (e *ResolveError) Error() string {
+	return fmt.Sprintf("netns: resolve %q: %v", e.Spec, e.Err)
+}
+
+// Unwrap returns the reason.
+func (e *ResolveError) Unwrap() error { return e.Err }
 
 // key identifies a namespace.
 type key struct{ dev, ino uint64 }

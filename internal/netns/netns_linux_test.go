@@ -681,3 +681,23 @@ func TestInitialFallsBackToKthreadd(t *testing.T) {
 		t.Errorf("Initial took a PID 2 that is not a kernel thread: %+v", ns)
 	}
 }
+
+// TestResolveError: every Resolve failure is a *ResolveError naming what
+// was given, whose reason keeps the cause for errors.Is.
+func TestResolveError(t *testing.T) {
+	missing := fmt.Sprintf("sockscope-test-missing-%d", os.Getpid())
+	for _, spec := range []string{"", missing, "/etc/hostname", "/proc/self/ns/uts", "999999999"} {
+		_, err := Resolve(spec, "")
+		var re *ResolveError
+		if !errors.As(err, &re) || re.Spec != spec {
+			t.Errorf("Resolve(%q) = %v (%T), want a *ResolveError for %q", spec, err, err, spec)
+			continue
+		}
+		if want := fmt.Sprintf("netns: resolve %q: ", spec); !strings.HasPrefix(err.Error(), want) || strings.Contains(re.Err.Error(), "netns: resolve") {
+			t.Errorf("Resolve(%q): %q should start with %q once, reason %q", spec, err, want, re.Err)
+		}
+	}
+	if _, err := Resolve(missing, ""); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Resolve(%q) = %v, want fs.ErrNotExist", missing, err)
+	}
+}

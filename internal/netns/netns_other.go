@@ -19,7 +19,7 @@ func List(procRoot string) ([]NS, []error) {
 // Resolve is only implemented on Linux; elsewhere it returns an error
 // wrapping ErrNotSupported.
 func Resolve(spec, procRoot string) (NS, error) {
-	return NS{}, fmt.Errorf("netns: resolve %q: %w", spec, errUnsupported)
+	return NS{}, &ResolveError{Spec: spec, Err: errUnsupported}
 }
 
 // Do is only implemented on Linux; elsewhere it does not call fn and

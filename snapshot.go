@@ -13,8 +13,9 @@ type Snapshot struct {
 	// with /proc/net for what it cannot answer, said in Warnings) or
 	// SourceProc.
 	Source Source
-	// Warnings lists what could not be seen (permission, vanished
-	// processes, namespaces that could not be entered). They are normal.
+	// Warnings lists what could not be seen (permission, processes that
+	// did not answer in time, namespaces that could not be entered). They
+	// are normal.
 	Warnings []Warning
 	// HiddenHolders counts sockets whose holders could not be determined
 	// because some processes could not be inspected.

@@ -59,7 +59,7 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 	snap.Sockets = b.sockets
 
 	if scan != nil {
-		res, herr, took := scan.wait()
+		res, took, herr := scan.wait()
 		if err := ctx.Err(); err != nil {
 			return nil, &OpError{Op: "scan holders", Err: err}
 		}

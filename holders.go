@@ -45,14 +45,14 @@ func startHolderScan(ctx context.Context, opts Options, procRoot string) *holder
 	return hs
 }
 
-// wait waits for the scan and returns its result, its error and how long
-// it took. It is safe on a nil scan.
-func (hs *holderScan) wait() (*holders.Result, error, time.Duration) {
+// wait waits for the scan and returns its result, how long it took and
+// its error. It is safe on a nil scan.
+func (hs *holderScan) wait() (*holders.Result, time.Duration, error) {
 	if hs == nil {
-		return nil, nil, 0
+		return nil, 0, nil
 	}
 	hs.wg.Wait()
-	return hs.res, hs.err, time.Since(hs.start)
+	return hs.res, time.Since(hs.start), hs.err
 }
 
 // attachHolders joins the holder scan to the sockets by inode.

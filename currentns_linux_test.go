@@ -13,6 +13,7 @@ import (
 
 	"github.com/sockscope/sockscope"
 	"github.com/sockscope/sockscope/internal/netns"
+	"github.com/sockscope/sockscope/internal/nstest"
 )
 
 // collectOwnNS collects the calling thread's own namespace (no NetNS
@@ -44,7 +45,7 @@ func TestCurrentNetNSName(t *testing.T) {
 	var snap *sockscope.Snapshot
 	var port uint16
 	err = netns.Do(ns, func() error {
-		if err := loUp(); err != nil {
+		if err := nstest.LoUp(); err != nil {
 			return err
 		}
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)

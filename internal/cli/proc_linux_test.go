@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockscope/sockscope/internal/nstest"
 )
 
 // procHelperEnv makes the test binary, re-executed, run procHelper instead
@@ -53,7 +55,7 @@ func procHelper(mode string) error {
 			return err
 		}
 	}
-	if err := loUpHelper(); err != nil {
+	if err := nstest.LoUp(); err != nil {
 		return err
 	}
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
@@ -87,23 +89,6 @@ func procHelper(mode string) error {
 	fmt.Printf("ready %d %d\n", st.Ino, nst.Ino)
 	bufio.NewReader(os.Stdin).ReadString('\n') // until the test closes stdin
 	return nil
-}
-
-func loUpHelper() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return err
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return err
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
 }
 
 // startProcHelper starts the helper in its own process group (in a new

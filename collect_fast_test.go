@@ -4,7 +4,6 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
-	"sort"
 	"testing"
 
 	"github.com/sockscope/sockscope/internal/sockdiag"
@@ -136,23 +135,51 @@ func TestPeerIndexZones(t *testing.T) {
 	}
 }
 
-func TestCompareSocketsMatchesLess(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	socks := randomSockets(r, 400)
-	for _, a := range socks {
-		for _, b := range socks[:50] {
-			c := compareSockets(a, b)
-			if (c < 0) != Less(a, b) || (c > 0) != Less(b, a) {
-				t.Fatalf("compareSockets(%+v, %+v) = %d, Less = %v/%v", a, b, c, Less(a, b), Less(b, a))
+// TestDisplayOrder sorts sockets listed in the documented display order,
+// shuffled, and checks that the order comes back; compareSockets must
+// also be antisymmetric on random sockets.
+func TestDisplayOrder(t *testing.T) {
+	host, other := &NetNS{Inode: 1}, &NetNS{Inode: 2}
+	ap := netip.MustParseAddrPort
+	want := []*Socket{
+		{NetNS: host, Proto: TCP, Local: ap("0.0.0.0:22"), State: Listen},
+		{NetNS: host, Proto: TCP, Local: ap("0.0.0.0:22"), State: Established, Remote: ap("10.0.0.1:5000")},
+		{NetNS: host, Proto: TCP, Local: ap("0.0.0.0:22"), State: Established, Remote: ap("10.0.0.2:5000"), Inode: 7},
+		{NetNS: host, Proto: TCP, Local: ap("0.0.0.0:22"), State: Established, Remote: ap("10.0.0.2:5000"), Inode: 8, Cookie: 1},
+		{NetNS: host, Proto: TCP, Local: ap("0.0.0.0:22"), State: Established, Remote: ap("10.0.0.2:5000"), Inode: 8, Cookie: 2},
+		{NetNS: host, Proto: TCP, Local: ap("0.0.0.0:22"), State: TimeWait, Remote: ap("10.0.0.1:5001")},
+		{NetNS: host, Proto: TCP, Local: ap("127.0.0.1:22"), State: Established},
+		{NetNS: host, Proto: TCP, Local: ap("[::]:22"), State: Listen},
+		{NetNS: host, Proto: TCP, Local: ap("0.0.0.0:80"), State: Listen},
+		{NetNS: host, Proto: UDP, Local: ap("0.0.0.0:53"), State: Close},
+		{NetNS: host, Proto: Unix, Path: "", Inode: 9},
+		{NetNS: host, Proto: Unix, Path: "/run/a", Inode: 3},
+		{NetNS: host, Proto: Unix, Path: "/run/a", Inode: 4},
+		{NetNS: host, Proto: Unix, Path: "/run/b", Inode: 1},
+		{NetNS: other, Proto: TCP, Local: ap("0.0.0.0:1"), State: Established},
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 20 {
+		got := slices.Clone(want)
+		r.Shuffle(len(got), func(i, j int) { got[i], got[j] = got[j], got[i] })
+		snap := &Snapshot{Sockets: got}
+		snap.Sort()
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("position %d: got %+v, want %+v", i, *got[i], *want[i])
 			}
 		}
 	}
-	want := slices.Clone(socks)
-	sort.SliceStable(want, func(i, j int) bool { return Less(want[i], want[j]) })
-	got := slices.Clone(socks)
-	slices.SortStableFunc(got, compareSockets)
-	if !slices.Equal(want, got) {
-		t.Error("sorting with compareSockets differs from sorting with Less")
+	socks := randomSockets(r, 300)
+	for _, a := range socks {
+		for _, b := range socks[:40] {
+			if c, d := compareSockets(a, b), compareSockets(b, a); (c < 0) != (d > 0) || (c == 0) != (d == 0) {
+				t.Fatalf("compareSockets not antisymmetric: %d and %d", c, d)
+			}
+			if Less(a, b) != (compareSockets(a, b) < 0) {
+				t.Fatal("Less disagrees with compareSockets")
+			}
+		}
 	}
 }
 

@@ -28,6 +28,15 @@
 // # Network namespaces
 //
 // By default the caller's own namespace is read. [Options.NetNS] and
-// [Options.AllNetNS] select others; each socket carries the namespace it was
-// dumped from.
+// [Options.AllNetNS] select others, and [Options.Processes] the ones some
+// processes use (their threads' and their sockets'); each socket carries the
+// namespace it was dumped from. A namespace is named "host" only when it is
+// the initial one (PID 1's, or the kernel threads' when PID 1's cannot be
+// read), else by its `ip netns` name, container or pod, else "netns:INODE".
+//
+// # Errors and cancellation
+//
+// [Collect] checks its context between namespaces, between dumps and within
+// long dumps; its errors are [*OpError] values that wrap the cause
+// (ctx.Err(), [ErrNotSupported], permission errors) for errors.Is.
 package sockscope

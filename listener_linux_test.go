@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sockscope/sockscope"
 	"github.com/sockscope/sockscope/internal/nstest"
 	"github.com/sockscope/sockscope/views"
 )
@@ -129,8 +130,8 @@ func TestPortsViewStacks(t *testing.T) {
 		v6only.inode(): views.IPv6Only, v4.inode(): views.IPv4, dual.inode(): views.DualStack,
 		mapped.inode(): views.IPv4, bound.inode(): views.IPv6Only,
 	}
-	if snap.Source != "netlink" {
-		t.Skipf("source %q does not report IPV6_V6ONLY", snap.Source)
+	if snap.Source != sockscope.SourceNetlink {
+		t.Skipf("source %s does not report IPV6_V6ONLY", snap.Source)
 	}
 	kept := *snap
 	kept.Sockets = nil

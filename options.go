@@ -1,6 +1,9 @@
 package sockscope
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Source selects where sockets are read from.
 type Source int
@@ -16,6 +19,19 @@ const (
 	// TCP sockets).
 	SourceProc
 )
+
+var sourceNames = [...]string{SourceAuto: "auto", SourceNetlink: "netlink", SourceProc: "proc"}
+
+// String returns "auto", "netlink" or "proc", the words of --source.
+func (s Source) String() string {
+	if s >= 0 && int(s) < len(sourceNames) {
+		return sourceNames[s]
+	}
+	return "source(" + strconv.Itoa(int(s)) + ")"
+}
+
+// MarshalText returns the source as String does.
+func (s Source) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // Options says what Collect reads. The zero value reads every protocol and
 // state in the caller's network namespace, without holders.
@@ -36,6 +52,12 @@ type Options struct {
 	NetNS []string
 	// AllNetNS reads every network namespace that can be found.
 	AllNetNS bool
+	// Processes, when NetNS and AllNetNS are not set, reads the network
+	// namespaces these processes use instead of the caller's own: the
+	// namespace of each of their threads and, where the caller may
+	// duplicate their fds (root), of each of their sockets, which keep
+	// the namespace they were created in.
+	Processes []int
 	// ProcRoot is the procfs mount point; "" means "/proc".
 	ProcRoot string
 	// LocalPort, when not 0, reads only TCP, UDP and UDP-Lite sockets whose

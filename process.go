@@ -1,5 +1,14 @@
 package sockscope
 
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+)
+
 // Process is a process seen during the holder scan. Comm and Cmdline are
 // untrusted text: render them escaped.
 type Process struct {
@@ -49,4 +58,30 @@ type NetNS struct {
 	// Runtime is the container runtime ("docker", "containerd", "cri-o",
 	// "podman", "kubernetes", "lxc"), where known.
 	Runtime string
+}
+
+// ProcessesNamed returns the PIDs, ascending, of the processes whose comm
+// (the name ps -o comm prints, at most 15 bytes) is name. procRoot ""
+// means /proc. Processes that exit meanwhile are skipped.
+func ProcessesNamed(procRoot, name string) ([]int, error) {
+	if procRoot == "" {
+		procRoot = "/proc"
+	}
+	ents, err := os.ReadDir(procRoot)
+	if err != nil {
+		return nil, fmt.Errorf("list processes: %w", err)
+	}
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid <= 0 {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(procRoot, e.Name(), "comm"))
+		if err == nil && string(bytes.TrimSuffix(b, []byte("\n"))) == name {
+			pids = append(pids, pid)
+		}
+	}
+	slices.Sort(pids) // ReadDir sorts by name, not by number
+	return pids, nil
 }

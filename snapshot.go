@@ -1,9 +1,6 @@
 package sockscope
 
-import (
-	"sort"
-	"time"
-)
+import "time"
 
 // Snapshot is the result of one collection. Sockets are sorted by
 // (netns, proto, local port, local address, state, remote, inode) so that
@@ -12,21 +9,27 @@ type Snapshot struct {
 	Taken   time.Time
 	Sockets []*Socket
 	NetNS   []*NetNS
-	// Source is "netlink" or "proc".
-	Source string
-	// Warnings lists what could not be seen (permission, vanished
-	// processes, namespaces that could not be entered). They are normal.
+	// Source is where the sockets were read: SourceNetlink (sock_diag,
+	// with /proc/net for what it cannot answer, said in Warnings) or
+	// SourceProc.
+	Source Source
+	// Warnings lists what could not be seen (permission, processes that
+	// did not answer in time, namespaces that could not be entered). They
+	// are normal.
 	Warnings []Warning
 	// HiddenHolders counts sockets whose holders could not be determined
 	// because some processes could not be inspected.
 	HiddenHolders int
+	// ExitedProcesses counts processes that exited while the holder scan
+	// read them. They hide nothing (their sockets closed with them, or are
+	// held by others, who are shown), so they are not a Warning.
+	ExitedProcesses int
 }
 
 // Warning is one partial-result notice.
 type Warning struct {
-	// Kind is a short machine-readable tag: "permission", "vanished",
-	// "netns", "timeout", "source".
-	Kind string
+	// Kind says what was not seen, as a stable machine-readable tag.
+	Kind WarningKind
 	// Count is how many things it covers.
 	Count int
 	// Msg is one line for people.
@@ -35,54 +38,6 @@ type Warning struct {
 
 // String returns the warning's one-line text.
 func (w Warning) String() string { return w.Msg }
-
-// Less orders sockets for display.
-func Less(a, b *Socket) bool {
-	var an, bn uint64
-	if a.NetNS != nil {
-		an = a.NetNS.Inode
-	}
-	if b.NetNS != nil {
-		bn = b.NetNS.Inode
-	}
-	if an != bn {
-		return an < bn
-	}
-	if a.Proto != b.Proto {
-		return a.Proto < b.Proto
-	}
-	if a.Proto == Unix {
-		if a.Path != b.Path {
-			return a.Path < b.Path
-		}
-		return a.Inode < b.Inode
-	}
-	if a.Local.Port() != b.Local.Port() {
-		return a.Local.Port() < b.Local.Port()
-	}
-	if c := a.Local.Addr().Compare(b.Local.Addr()); c != 0 {
-		return c < 0
-	}
-	if a.State != b.State {
-		// LISTEN first, then by number.
-		if a.State == Listen || b.State == Listen {
-			return a.State == Listen
-		}
-		return a.State < b.State
-	}
-	if c := a.Remote.Compare(b.Remote); c != 0 {
-		return c < 0
-	}
-	if a.Inode != b.Inode {
-		return a.Inode < b.Inode
-	}
-	return a.Cookie < b.Cookie
-}
-
-// Sort sorts the snapshot's sockets in display order.
-func (s *Snapshot) Sort() {
-	sort.Slice(s.Sockets, func(i, j int) bool { return Less(s.Sockets[i], s.Sockets[j]) })
-}
 
 // Diff compares two snapshots by socket key. Added are in b but not a,
 // Removed in a but not b, Changed in both with a different state or queues.
@@ -110,3 +65,30 @@ func Diff(a, b *Snapshot) (added, removed, changed []*Socket) {
 	}
 	return added, removed, changed
 }
+
+// WarningKind is the machine-readable tag of a Warning. Its values are the
+// strings JSON output carries as "kind".
+type WarningKind string
+
+// Warning kinds.
+const (
+	// WarnPermission: some sockets' holders are hidden because processes
+	// could not be inspected.
+	WarnPermission WarningKind = "permission"
+	// WarnNetNS: namespaces could not be listed, entered or read.
+	WarnNetNS WarningKind = "netns"
+	// WarnTimeout: the holder scan, or some processes in it, did not
+	// answer within the time bound.
+	WarnTimeout WarningKind = "timeout"
+	// WarnSource: sock_diag was unavailable and /proc/net was read instead.
+	WarnSource WarningKind = "source"
+	// WarnHolders: the holder scan failed, or some processes could not be
+	// read for another reason than permission.
+	WarnHolders WarningKind = "holders"
+)
+
+// String returns the tag.
+func (k WarningKind) String() string { return string(k) }
+
+// MarshalText returns the tag.
+func (k WarningKind) MarshalText() ([]byte, error) { return []byte(k), nil }

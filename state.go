@@ -43,36 +43,12 @@ var stateNames = [...]string{
 	BoundInactive: "BOUND-INACTIVE",
 }
 
-var stateKeywords = [...]string{
-	Established:   "established",
-	SynSent:       "syn-sent",
-	SynRecv:       "syn-recv",
-	FinWait1:      "fin-wait-1",
-	FinWait2:      "fin-wait-2",
-	TimeWait:      "time-wait",
-	Close:         "closed",
-	CloseWait:     "close-wait",
-	LastAck:       "last-ack",
-	Listen:        "listening",
-	Closing:       "closing",
-	BoundInactive: "bound-inactive",
-}
-
 // String returns the state as ss prints it ("ESTAB", "TIME-WAIT", "UNCONN", ...).
 func (s State) String() string {
 	if int(s) < len(stateNames) {
 		return stateNames[s]
 	}
 	return "STATE(" + strconv.Itoa(int(s)) + ")"
-}
-
-// Keyword returns the state's name in the ss filter language
-// ("established", "time-wait", ...), or "" if it has none.
-func (s State) Keyword() string {
-	if int(s) < len(stateKeywords) {
-		return stateKeywords[s]
-	}
-	return ""
 }
 
 // StateSet is a set of states, bit 1<<State (the kernel's TCPF_* mask).
@@ -92,49 +68,6 @@ func (s StateSet) With(st ...State) StateSet {
 	return s
 }
 
-// State groups from the ss filter language.
-var (
-	// Connected is every state except LISTEN and CLOSE (UNCONN).
-	StatesConnected = AllStates &^ StateSet(0).With(Listen, Close, BoundInactive)
-	// Synchronized is every connected state except SYN-SENT.
-	StatesSynchronized = StatesConnected &^ StateSet(0).With(SynSent)
-	// Bucket is the states of minisockets: SYN-RECV and TIME-WAIT.
-	StatesBucket = StateSet(0).With(SynRecv, TimeWait)
-	// Big is every state except the bucket states.
-	StatesBig = AllStates &^ StatesBucket
-)
-
-// ParseStateKeyword returns the states an ss state keyword or group names:
-// "established", "time-wait", ..., and the groups "all", "connected",
-// "synchronized", "bucket" and "big".
-func ParseStateKeyword(w string) (StateSet, bool) {
-	switch w {
-	case "all":
-		return AllStates, true
-	case "connected":
-		return StatesConnected, true
-	case "synchronized":
-		return StatesSynchronized, true
-	case "bucket":
-		return StatesBucket, true
-	case "big":
-		return StatesBig, true
-	}
-	for st, k := range stateKeywords {
-		if k != "" && k == w {
-			return StateSet(0).With(State(st)), true
-		}
-	}
-	return 0, false
-}
-
-// StateKeywords lists every word ParseStateKeyword accepts, for error messages.
-func StateKeywords() []string {
-	out := []string{"all", "connected", "synchronized", "bucket", "big"}
-	for _, k := range stateKeywords {
-		if k != "" {
-			out = append(out, k)
-		}
-	}
-	return out
-}
+// StatesConnected is every state of a connection: all but LISTEN, UNCONN
+// (Close) and BOUND-INACTIVE (ss's "connected" group).
+const StatesConnected = AllStates &^ (1<<Listen | 1<<Close | 1<<BoundInactive)

@@ -45,7 +45,7 @@
 // separate set that a socket's state must be in, ANDed with the whole
 // expression. The first `state S` clause starts from no state and the first
 // `exclude S` from every state; later clauses add or remove. STATE is a
-// keyword of [sockscope.ParseStateKeyword] (established, syn-sent,
+// state keyword (established, syn-sent,
 // syn-recv, fin-wait-1, fin-wait-2, time-wait, closed, close-wait, last-ack,
 // listening, closing, bound-inactive) or a group (all, connected,
 // synchronized, bucket, big), in any case; ss's spellings close,

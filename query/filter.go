@@ -78,9 +78,9 @@ func writeStates(b *strings.Builder, set sockscope.StateSet) {
 	if set == 0 || set == sockscope.AllStates {
 		return
 	}
-	for _, g := range []string{"connected", "synchronized", "bucket", "big"} {
-		if gs, _ := sockscope.ParseStateKeyword(g); gs == set {
-			b.WriteString("state " + g)
+	for _, g := range stateGroups {
+		if g.set == set {
+			b.WriteString("state " + g.name)
 			return
 		}
 	}
@@ -96,14 +96,14 @@ func writeStates(b *strings.Builder, set sockscope.StateSet) {
 	}
 	first := true
 	for st := sockscope.State(1); st < 32; st++ {
-		if !list.Has(st) || st.Keyword() == "" {
+		if !list.Has(st) || stateKeyword(st) == "" {
 			continue
 		}
 		if !first {
 			b.WriteByte(' ')
 		}
 		first = false
-		b.WriteString(word + st.Keyword())
+		b.WriteString(word + stateKeyword(st))
 	}
 }
 

@@ -98,7 +98,7 @@ func Parse(s string, opts ...Option) (*Filter, error) {
 		return nil, p.errAt(t.pos, `unbalanced ")": no "(" before it`, "and", "or")
 	}
 	if p.sawStates && p.states == 0 {
-		return nil, p.errAt(p.lastStatePos, "the state and exclude clauses leave no state to match", sockscope.StateKeywords()...)
+		return nil, p.errAt(p.lastStatePos, "the state and exclude clauses leave no state to match", stateWords()...)
 	}
 	return &Filter{states: p.states, expr: expr}, nil
 }
@@ -221,7 +221,7 @@ func (p *parser) parseList(top bool) (node, *SyntaxError) {
 func (p *parser) parseState() *SyntaxError {
 	kw := p.toks[p.i]
 	p.i++
-	v, err := p.value(kw, "state", sockscope.StateKeywords())
+	v, err := p.value(kw, "state", stateWords())
 	if err != nil {
 		return err
 	}
@@ -262,16 +262,16 @@ func (p *parser) stateWord(v token) (sockscope.StateSet, *SyntaxError) {
 	if a, ok := stateAliases[w]; ok {
 		w = a
 	}
-	if set, ok := sockscope.ParseStateKeyword(w); ok {
+	if set, ok := parseStateKeyword(w); ok {
 		return set, nil
 	}
 	msg := "unknown state " + strconv.Quote(v.text)
 	if w == "new-syn-recv" {
 		msg = "new-syn-recv is a kernel detail; use syn-recv"
-	} else if c, ok := closest(w, sockscope.StateKeywords()); ok {
+	} else if c, ok := closest(w, stateWords()); ok {
 		msg += "; did you mean " + strconv.Quote(c) + "?"
 	}
-	return 0, p.errAt(v.pos, msg, sockscope.StateKeywords()...)
+	return 0, p.errAt(v.pos, msg, stateWords()...)
 }
 
 // value takes the operand after keyword kw, which must not be an operator.
@@ -340,7 +340,7 @@ func (p *parser) parseUnary() (node, *SyntaxError) {
 
 func (p *parser) unknownTerm(t token) *SyntaxError {
 	w := strings.ToLower(t.text)
-	if _, ok := sockscope.ParseStateKeyword(w); ok && !t.quoted {
+	if _, ok := parseStateKeyword(w); ok && !t.quoted {
 		return p.errAt(t.pos, strconv.Quote(t.text)+" is a state: write \"state "+t.text+"\"", termKeywords...)
 	}
 	if t.text != "" && (t.text[0] == ':' || (t.text[0] >= '0' && t.text[0] <= '9') || t.text[0] == '*' || t.text[0] == '[' || t.text[0] == '/') {

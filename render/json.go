@@ -285,7 +285,7 @@ func AppendWarningsJSON(b []byte, ws []sockscope.Warning) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, '{')
-		b = appendStrField(b, "kind", w.Kind)
+		b = appendStrField(b, "kind", w.Kind.String())
 		b = append(b, ',')
 		b = appendUintField(b, "count", uint64(w.Count))
 		b = append(b, ',')

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -78,6 +79,8 @@ type globals struct {
 	netns    []string
 	allNetNS bool
 	procRoot string
+	// holdersTimeout bounds the holder scan (--holders-timeout).
+	holdersTimeout time.Duration
 }
 
 func (g *globals) style() render.Style {
@@ -108,7 +111,10 @@ func (g *globals) checkOutput() error {
 }
 
 func (g *globals) options() (sockscope.Options, error) {
-	o := sockscope.Options{NetNS: g.netns, AllNetNS: g.allNetNS, ProcRoot: g.procRoot}
+	o := sockscope.Options{NetNS: g.netns, AllNetNS: g.allNetNS, ProcRoot: g.procRoot, HolderTimeout: g.holdersTimeout}
+	if g.holdersTimeout <= 0 {
+		return o, usagef("bad --holders-timeout %s: give a positive duration such as 5s or 1m", g.holdersTimeout)
+	}
 	switch g.source {
 	case "auto", "":
 		o.Source = sockscope.SourceAuto
@@ -125,8 +131,9 @@ func (g *globals) options() (sockscope.Options, error) {
 	// A namespace that does not exist is a usage error (exit 2); one that
 	// cannot be opened is left to Collect (exit 1).
 	for _, spec := range g.netns {
-		if _, err := netns.Resolve(spec, g.procRoot); err != nil && !errors.Is(err, netns.ErrPermission) {
-			return o, usagef("bad --netns %q: %s", spec, strings.TrimPrefix(err.Error(), fmt.Sprintf("netns: resolve %q: ", spec)))
+		var re *netns.ResolveError
+		if _, err := netns.Resolve(spec, g.procRoot); errors.As(err, &re) && !errors.Is(err, netns.ErrPermission) {
+			return o, usagef("bad --netns %q: %v", spec, re.Err)
 		}
 	}
 	return o, nil
@@ -311,6 +318,7 @@ netns NAME, container ID|NAME and unit NAME.`,
 	pf.StringVar(&g.source, "source", "auto", "where to read sockets: auto, netlink or proc")
 	pf.StringSliceVar(&g.netns, "netns", nil, "read this network namespace instead: an ip netns name, a path or a PID (repeatable)")
 	pf.BoolVarP(&g.allNetNS, "all-netns", "A", false, "read every network namespace that can be found")
+	pf.DurationVar(&g.holdersTimeout, "holders-timeout", 5*time.Second, "stop the holder scan (-p, proc, the ports view) after this long")
 	pf.StringVar(&g.procRoot, "proc-root", "/proc", "procfs mount point")
 	_ = pf.MarkHidden("proc-root")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error { return g.checkOutput() }

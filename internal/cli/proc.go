@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -16,7 +17,13 @@ func newProcCmd(g *globals) *cobra.Command {
 		Use:   "proc PID|NAME",
 		Short: "Every socket a process holds",
 		Long: `Every socket that a process holds, by PID or by name (the process's comm,
-as ps -o comm shows it). With a name, every process of that name is shown.`,
+as ps -o comm shows it). With a name, every process of that name is shown.
+
+The process is followed into every network namespace it uses: the one of
+each of its threads and, as root, the one of each of its sockets (a socket
+keeps the namespace it was created in). Sockets outside the host's
+namespace are labelled with theirs. --netns and -A choose the namespaces
+instead.`,
 		Example: `  sockscope proc 812
   sockscope proc sshd
   sockscope proc nginx -o json`,
@@ -40,6 +47,21 @@ func runProc(ctx context.Context, g *globals, arg string) error {
 		return err
 	}
 	opts.Holders = true
+	var pids []int
+	if perr == nil {
+		if _, err := statPID(g.procRoot, pid); err != nil {
+			return usagef("no process has PID %d: give the PID of a running process, or its name", pid)
+		}
+		pids = []int{pid}
+	} else {
+		pids, _ = sockscope.ProcessesNamed(g.procRoot, arg)
+		if len(pids) == 0 {
+			return usagef("no process is named %q: give a PID or a name as ps -o comm prints it", render.Sanitize(arg))
+		}
+	}
+	if len(opts.NetNS) == 0 && !opts.AllNetNS {
+		opts.Processes = pids
+	}
 	snap, err := g.collect(ctx, opts)
 	if err != nil {
 		return err
@@ -48,7 +70,7 @@ func runProc(ctx context.Context, g *globals, arg string) error {
 		if perr == nil {
 			return h.PID() == pid
 		}
-		return h.Proc != nil && h.Proc.Comm == arg
+		return h.Proc != nil && (h.Proc.Comm == arg || slices.Contains(pids, h.PID()))
 	}
 	var socks []*sockscope.Socket
 	for _, s := range snap.Sockets {
@@ -60,17 +82,15 @@ func runProc(ctx context.Context, g *globals, arg string) error {
 		}
 	}
 	if len(socks) == 0 {
-		if perr == nil {
-			if _, err := statPID(g.procRoot, pid); err != nil {
-				return usagef("no process has PID %d: give the PID of a running process, or its name", pid)
-			}
-			if snap.HiddenHolders > 0 {
-				return &exitError{code: ExitOK, err: fmt.Errorf("process %d holds no socket that can be seen (%d sockets' holders are hidden: run as root to see them)", pid, snap.HiddenHolders)}
-			}
-		} else if !procNameExists(g.procRoot, arg) {
-			return usagef("no process is named %q: give a PID or a name as ps -o comm prints it", render.Sanitize(arg))
+		if perr == nil && snap.HiddenHolders > 0 {
+			return &exitError{code: ExitOK, err: fmt.Errorf("process %d holds no socket that can be seen (%d sockets' holders are hidden: run as root to see them)", pid, snap.HiddenHolders)}
 		}
 		fmt.Fprintf(g.io.ErrOut, "sockscope: %s holds no sockets\n", render.Sanitize(arg))
 	}
-	return g.writeSockets(socks, snap, func(st *render.Style) { st.Processes = true })
+	// Label namespaces whenever one is not the host's.
+	otherNS := len(snap.NetNS) > 1 || (len(snap.NetNS) == 1 && snap.NetNS[0].Name != "host")
+	return g.writeSockets(socks, snap, func(st *render.Style) {
+		st.Processes = true
+		st.NetNS = st.NetNS || otherNS
+	})
 }

@@ -26,6 +26,8 @@ type fixtureProc struct {
 	netns     string // ns/net link target, "" for none
 	vanish    bool   // listed, but a dangling link: gone when opened
 	fifoComm  bool   // comm is a FIFO nobody writes: reading it blocks
+	fdFile    bool   // fd is a regular file, not a directory: reading it fails
+	state     byte   // state in stat: 0 for 'S'; 'Z' for a zombie; '-' for no stat file (reaped)
 }
 
 func strp(s string) *string { return &s }
@@ -50,8 +52,22 @@ func buildFixture(t *testing.T, procs []fixtureProc) string {
 			must(os.Symlink("exited", dir))
 			continue
 		}
-		must(os.MkdirAll(filepath.Join(dir, "fd"), 0o755))
+		if p.fdFile {
+			must(os.MkdirAll(dir, 0o755))
+			must(os.WriteFile(filepath.Join(dir, "fd"), nil, 0o644))
+		} else {
+			must(os.MkdirAll(filepath.Join(dir, "fd"), 0o755))
+		}
 		must(os.MkdirAll(filepath.Join(dir, "ns"), 0o755))
+		switch st := p.state; st {
+		case '-':
+		default:
+			if st == 0 {
+				st = 'S'
+			}
+			stat := fmt.Sprintf("%d (%s) %c %d 0 0 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 100\n", p.pid, p.comm, st, p.ppid)
+			must(os.WriteFile(filepath.Join(dir, "stat"), []byte(stat), 0o644))
+		}
 		for fd, target := range p.fds {
 			must(os.Symlink(target, filepath.Join(dir, "fd", strconv.Itoa(fd))))
 		}
@@ -272,5 +288,52 @@ func TestScanMissingRoot(t *testing.T) {
 	_, err := Scan(context.Background(), Options{Root: filepath.Join(t.TempDir(), "nope")})
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("err = %v, want ErrNotExist", err)
+	}
+}
+
+// TestScanExitedMidScan: processes whose fds cannot be read because they
+// exited after the listing (their stat file is gone, or they are zombies)
+// are counted as vanished, not as denied or failed; a live process that
+// fails the same way is still counted as failed. As a normal user the
+// failure is EACCES (a mode-000 fd directory), as when the kernel refuses
+// readlink on the fds of a reaped process; root reads such a directory, so
+// for root the failure is ENOTDIR.
+func TestScanExitedMidScan(t *testing.T) {
+	procs := []fixtureProc{
+		{pid: 200, comm: "reaped", fdFile: true, state: '-'},
+		{pid: 201, comm: "zombie", fdFile: true, state: 'Z'},
+		{pid: 202, comm: "alive", fdFile: true},
+		{pid: 203, fds: map[int]string{3: "socket:[2003]"}, comm: "ok"},
+	}
+	root := buildFixture(t, procs)
+	res, err := Scan(context.Background(), Options{Root: root, Passwd: writePasswd(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Vanished != 2 || res.Failed != 1 || res.Denied != 0 || len(res.Procs) != 1 {
+		t.Errorf("vanished %d, failed %d (%v), denied %d, %d procs; want 2, 1, 0, 1", res.Vanished, res.Failed, res.FailErr, res.Denied, len(res.Procs))
+	}
+
+	if os.Geteuid() == 0 {
+		return
+	}
+	procs = []fixtureProc{
+		{pid: 300, fds: map[int]string{3: "socket:[3000]"}, comm: "reaped", state: '-'},
+		{pid: 301, fds: map[int]string{3: "socket:[3001]"}, comm: "denied"},
+	}
+	root = buildFixture(t, procs)
+	for _, pid := range []string{"300", "301"} {
+		fd := filepath.Join(root, pid, "fd")
+		if err := os.Chmod(fd, 0); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(fd, 0o755) })
+	}
+	res, err = Scan(context.Background(), Options{Root: root, Passwd: writePasswd(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Vanished != 1 || res.Denied != 1 {
+		t.Errorf("EACCES: vanished %d, denied %d; want 1 (the exited one) and 1", res.Vanished, res.Denied)
 	}
 }

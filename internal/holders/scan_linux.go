@@ -3,6 +3,7 @@
 package holders
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -282,6 +283,32 @@ func classify(pid int, err error) procResult {
 	return procResult{pid: pid, kind: kindFailed, err: err}
 }
 
+// classifyOpen is classify for a process whose directory was opened: a
+// process that exits while its fds are read can fail with EACCES (the fd
+// links of a reaped process refuse readlink) or another error, which must
+// not read as "not readable even by root". If the process has exited since
+// (its stat file is gone, or it is a zombie), it is counted as vanished.
+func classifyOpen(pidfd, pid int, err error, sc *scratch) procResult {
+	r := classify(pid, err)
+	if r.kind != kindVanished && exited(pidfd, sc.file) {
+		return procResult{pid: pid, kind: kindVanished}
+	}
+	return r
+}
+
+// exited reports whether the process whose /proc directory pidfd is has
+// exited: it was reaped (its files are gone) or is a zombie (state Z or X
+// in stat). buf is scratch space.
+func exited(pidfd int, buf []byte) bool {
+	b, err := readAt(pidfd, "stat", buf)
+	if err != nil {
+		return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH)
+	}
+	// "PID (COMM) STATE ...": COMM may hold ')' itself.
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && (b[i+2] == 'Z' || b[i+2] == 'X')
+}
+
 // readProc reads one process: its socket fds and, if it holds any wanted
 // socket, its metadata.
 func readProc(root string, pid int, want func(uint64) bool, sc *scratch) procResult {
@@ -294,7 +321,7 @@ func readProc(root string, pid int, want func(uint64) bool, sc *scratch) procRes
 
 	pairs, err := readFDs(pidfd, want, sc)
 	if err != nil {
-		return classify(pid, fmt.Errorf("read %s/fd: %w", dir, err))
+		return classifyOpen(pidfd, pid, fmt.Errorf("read %s/fd: %w", dir, err), sc)
 	}
 	if len(pairs) == 0 {
 		return procResult{pid: pid, kind: kindNone}
@@ -306,7 +333,7 @@ func readProc(root string, pid int, want func(uint64) bool, sc *scratch) procRes
 	sc.progress.Add(1)
 	status, err := readAt(pidfd, "status", sc.file)
 	if err != nil {
-		return classify(pid, fmt.Errorf("read %s/status: %w", dir, err))
+		return classifyOpen(pidfd, pid, fmt.Errorf("read %s/status: %w", dir, err), sc)
 	}
 	ppid, uid, hasUID := statusFields(status)
 	p.PPID = ppid

@@ -31,7 +31,9 @@ type Result struct {
 	Refs []Ref
 	// Denied counts processes whose fds could not be read (permission).
 	Denied int
-	// Vanished counts processes that exited during the scan.
+	// Vanished counts processes that exited during the scan, including
+	// those whose fds could not be read because they were exiting: they
+	// hide nothing.
 	Vanished int
 	// Failed counts processes skipped for any other error (such as running
 	// out of file descriptors); FailErr is the first such error.

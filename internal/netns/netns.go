@@ -3,9 +3,12 @@ package netns
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sockscope/sockscope/internal/oserr"
 )
 
 // NS is one network namespace.
@@ -44,8 +47,26 @@ const MaxPIDs = 64
 var ErrPermission = errors.New("permission denied")
 
 // ErrNotSupported is wrapped by the errors of List, Resolve and Do on
-// systems other than Linux.
-var ErrNotSupported = errors.New("network namespaces not supported")
+// systems other than Linux. It is the same value as
+// sockscope.ErrNotSupported.
+var ErrNotSupported = oserr.ErrNotSupported
+
+// ResolveError is the error of Resolve: Spec is what was given, Err why it
+// does not lead to a network namespace (a sentence for the user, which
+// says what would be accepted; it wraps fs.ErrNotExist, ErrPermission and
+// the like). Test for it with errors.As.
+type ResolveError struct {
+	Spec string
+	Err  error
+}
+
+// Error returns `netns: resolve "SPEC": REASON`.
+func (e *ResolveError) Error() string {
+	return fmt.Sprintf("netns: resolve %q: %v", e.Spec, e.Err)
+}
+
+// Unwrap returns the reason.
+func (e *ResolveError) Unwrap() error { return e.Err }
 
 // key identifies a namespace.
 type key struct{ dev, ino uint64 }

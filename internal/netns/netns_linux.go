@@ -142,6 +142,23 @@ func findHost(procRoot string) (key, string, error) {
 	return key{}, "", err
 }
 
+// Initial returns the initial network namespace (the host's): the one of
+// PID 1 or, when /proc/1/ns/net cannot be read (a non-dumpable init, no
+// CAP_SYS_PTRACE), the one of kthreadd (PID 2), since kernel threads always
+// live in the initial namespace. procRoot "" means /proc. The error is PID
+// 1's when neither can be read (an unprivileged caller): then which
+// namespace is the host's is unknown.
+func Initial(procRoot string) (NS, error) {
+	if procRoot == "" {
+		procRoot = defaultProcRoot
+	}
+	k, path, err := findHost(procRoot)
+	if err != nil {
+		return NS{}, wrapErr("netns: find the initial namespace", err)
+	}
+	return NS{Inode: k.ino, Dev: k.dev, Path: path, Host: true}, nil
+}
+
 // mounts adds the nsfs bind mounts of the caller's mount namespace.
 func (w *walker) mounts() {
 	path := filepath.Join(w.procRoot, "self", "mountinfo")
@@ -345,25 +362,33 @@ func wrapErr(op string, err error) error {
 // not scan processes, so PIDs is empty. Errors quote spec and say what
 // would be accepted; permission failures wrap ErrPermission.
 func Resolve(spec, procRoot string) (NS, error) {
+	ns, err := resolve(spec, procRoot)
+	if err != nil {
+		return NS{}, &ResolveError{Spec: spec, Err: err}
+	}
+	return ns, nil
+}
+
+func resolve(spec, procRoot string) (NS, error) {
 	if procRoot == "" {
 		procRoot = defaultProcRoot
 	}
 	const want = "want an ip netns name, a path to a namespace file, or a PID"
 	switch {
 	case spec == "":
-		return NS{}, fmt.Errorf("netns: resolve %q: empty (%s)", spec, want)
+		return NS{}, fmt.Errorf("empty (%s)", want)
 	case strings.ContainsRune(spec, '/'):
-		return resolvePath(spec, spec, procRoot)
+		return resolvePath(spec, procRoot)
 	case isDigits(spec):
 		path := filepath.Join(procRoot, spec, "ns", "net")
-		ns, err := resolvePath(spec, path, procRoot)
+		ns, err := resolvePath(path, procRoot)
 		if err == nil || !errors.Is(err, fs.ErrNotExist) {
 			return ns, err
 		}
 		if ns, nerr := resolveName(spec, procRoot); nerr == nil {
 			return ns, nil
 		}
-		return NS{}, fmt.Errorf("netns: resolve %q: no process %s and no ip netns name %q (%s): %w", spec, spec, spec, want, fs.ErrNotExist)
+		return NS{}, fmt.Errorf("no process %s and no ip netns name %q (%s): %w", spec, spec, want, fs.ErrNotExist)
 	default:
 		return resolveName(spec, procRoot)
 	}
@@ -371,11 +396,11 @@ func Resolve(spec, procRoot string) (NS, error) {
 
 func resolveName(name, procRoot string) (NS, error) {
 	if name == "." || name == ".." {
-		return NS{}, fmt.Errorf("netns: resolve %q: not a name (want an ip netns name, a path to a namespace file, or a PID)", name)
+		return NS{}, errors.New("not a name (want an ip netns name, a path to a namespace file, or a PID)")
 	}
 	for _, dir := range netnsDirs {
 		path := filepath.Join(dir, name)
-		ns, err := resolvePath(name, path, procRoot)
+		ns, err := resolvePath(path, procRoot)
 		if err == nil || !errors.Is(err, fs.ErrNotExist) {
 			return ns, err
 		}
@@ -393,16 +418,16 @@ func resolveName(name, procRoot string) (NS, error) {
 	if len(have) > 0 {
 		known = "known: " + strings.Join(have, ", ")
 	}
-	return NS{}, fmt.Errorf("netns: resolve %q: no such ip netns name in %s (%s); give an ip netns name, a path to a namespace file, or a PID: %w",
-		name, strings.Join(netnsDirs, " or "), known, fs.ErrNotExist)
+	return NS{}, fmt.Errorf("no such ip netns name in %s (%s); give an ip netns name, a path to a namespace file, or a PID: %w",
+		strings.Join(netnsDirs, " or "), known, fs.ErrNotExist)
 }
 
 // resolvePath opens path, checks that it is a network namespace, and
 // describes it.
-func resolvePath(spec, path, procRoot string) (NS, error) {
+func resolvePath(path, procRoot string) (NS, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		err = wrapErr(fmt.Sprintf("netns: resolve %q: open %s", spec, path), err)
+		err = wrapErr("open "+path, err)
 		if errors.Is(err, ErrPermission) {
 			return NS{}, fmt.Errorf("%w (needs root or the process's owner)", err)
 		}
@@ -411,14 +436,14 @@ func resolvePath(spec, path, procRoot string) (NS, error) {
 	defer unix.Close(fd)
 	k, err := fstatNS(fd, path)
 	if err != nil {
-		return NS{}, fmt.Errorf("netns: resolve %q: %w (want an ip netns name, a path to a namespace file, or a PID)", spec, err)
+		return NS{}, fmt.Errorf("%w (want an ip netns name, a path to a namespace file, or a PID)", err)
 	}
 	typ, err := unix.IoctlRetInt(fd, unix.NS_GET_NSTYPE)
 	if err != nil {
-		return NS{}, fmt.Errorf("netns: resolve %q: namespace type of %s: %w", spec, path, err)
+		return NS{}, fmt.Errorf("namespace type of %s: %w", path, err)
 	}
 	if typ != unix.CLONE_NEWNET {
-		return NS{}, fmt.Errorf("netns: resolve %q: %s is a namespace of another type, not a network namespace (use a .../ns/net path)", spec, path)
+		return NS{}, fmt.Errorf("%s is a namespace of another type, not a network namespace (use a .../ns/net path)", path)
 	}
 	ns := NS{Inode: k.ino, Dev: k.dev, Path: path}
 	for _, dir := range netnsDirs {

@@ -644,3 +644,60 @@ func BenchmarkList(b *testing.B) {
 		}
 	}
 }
+
+// TestInitialFallsBackToKthreadd: when PID 1's namespace cannot be read,
+// Initial takes kthreadd's (PID 2, a kernel thread) and refuses a PID 2
+// that is not a kernel thread. The fixture's ns/net links lead to this
+// thread's namespace, which plays the initial one.
+func TestInitialFallsBackToKthreadd(t *testing.T) {
+	own, err := statNS("/proc/thread-self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := func(flags int) string {
+		root := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(root, "2", "ns"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		stat := fmt.Sprintf("2 (kthreadd) S 0 0 0 0 -1 %d 0 0 0 0 0 0 0 0 20 0 1 0 24\n", flags)
+		if err := os.WriteFile(filepath.Join(root, "2", "stat"), []byte(stat), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(fmt.Sprintf("/proc/%d/task/%d/ns/net", os.Getpid(), unix.Gettid()), filepath.Join(root, "2", "ns", "net")); err != nil {
+			t.Fatal(err)
+		}
+		return root
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	ns, err := Initial(build(pfKthread | 0x40))
+	if err != nil {
+		t.Fatalf("Initial with PID 1 unreadable and kthreadd readable: %v", err)
+	}
+	if ns.Inode != own.ino || !ns.Host || !strings.HasSuffix(ns.Path, "/2/ns/net") {
+		t.Errorf("Initial = %+v, want net:[%d] via PID 2", ns, own.ino)
+	}
+	if ns, err := Initial(build(0x40)); err == nil {
+		t.Errorf("Initial took a PID 2 that is not a kernel thread: %+v", ns)
+	}
+}
+
+// TestResolveError: every Resolve failure is a *ResolveError naming what
+// was given, whose reason keeps the cause for errors.Is.
+func TestResolveError(t *testing.T) {
+	missing := fmt.Sprintf("sockscope-test-missing-%d", os.Getpid())
+	for _, spec := range []string{"", missing, "/etc/hostname", "/proc/self/ns/uts", "999999999"} {
+		_, err := Resolve(spec, "")
+		var re *ResolveError
+		if !errors.As(err, &re) || re.Spec != spec {
+			t.Errorf("Resolve(%q) = %v (%T), want a *ResolveError for %q", spec, err, err, spec)
+			continue
+		}
+		if want := fmt.Sprintf("netns: resolve %q: ", spec); !strings.HasPrefix(err.Error(), want) || strings.Contains(re.Err.Error(), "netns: resolve") {
+			t.Errorf("Resolve(%q): %q should start with %q once, reason %q", spec, err, want, re.Err)
+		}
+	}
+	if _, err := Resolve(missing, ""); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Resolve(%q) = %v, want fs.ErrNotExist", missing, err)
+	}
+}

@@ -19,11 +19,23 @@ func List(procRoot string) ([]NS, []error) {
 // Resolve is only implemented on Linux; elsewhere it returns an error
 // wrapping ErrNotSupported.
 func Resolve(spec, procRoot string) (NS, error) {
-	return NS{}, fmt.Errorf("netns: resolve %q: %w", spec, errUnsupported)
+	return NS{}, &ResolveError{Spec: spec, Err: errUnsupported}
 }
 
 // Do is only implemented on Linux; elsewhere it does not call fn and
 // returns an error wrapping ErrNotSupported.
 func Do(ns NS, fn func() error) error {
 	return fmt.Errorf("netns: enter %s: %w", ns.Path, errUnsupported)
+}
+
+// Initial is only implemented on Linux; elsewhere it returns an error
+// wrapping ErrNotSupported.
+func Initial(procRoot string) (NS, error) {
+	return NS{}, fmt.Errorf("netns: find the initial namespace: %w", errUnsupported)
+}
+
+// Process is only implemented on Linux; elsewhere it returns an error
+// wrapping ErrNotSupported.
+func Process(procRoot string, pid int) ([]NS, func(), error) {
+	return nil, func() {}, fmt.Errorf("netns: namespaces of process %d: %w", pid, errUnsupported)
 }

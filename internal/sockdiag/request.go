@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+
+	"github.com/sockscope/sockscope/internal/oserr"
 )
 
 // ErrNotSupported is wrapped by errors reporting that this OS, or this
 // kernel, cannot answer a request: sock_diag outside Linux, or a protocol
 // whose diag handler is not built (RAW diag, UDP-Lite, SCTP; the kernel says
 // ENOENT or EOPNOTSUPP). Callers fall back to /proc/net.
-var ErrNotSupported = errors.New("not supported")
+var ErrNotSupported = oserr.ErrNotSupported // the same value as sockscope.ErrNotSupported
 
 // ErrNotFound is wrapped by the error LookupInet returns when the kernel's
 // lookup finds no socket (ENOENT).

@@ -1,0 +1,110 @@
+package sockscope
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/sockscope/sockscope/internal/netns"
+	"github.com/sockscope/sockscope/internal/sockdiag"
+)
+
+// ctxCheckEvery is how many sockets a dump or /proc read emits between two
+// checks of the context (a power of two).
+const ctxCheckEvery = 256
+
+// readSpaces reads every namespace in turn into b, and appends the
+// namespaces to snap with a warning for those that could not be read. With
+// a single namespace, failing to read it is an error; with several, it is
+// a warning. ctx ending is always an error.
+func (b *builder) readSpaces(ctx context.Context, spaces []nsTarget, snap *Snapshot) error {
+	var readErrs []error
+	var denied []string // namespaces that could not be entered for lack of privilege
+	for _, ns := range spaces {
+		if err := ctx.Err(); err != nil {
+			return &OpError{Op: "read", NetNS: ns.model.Name, Err: err}
+		}
+		b.ns = ns.model
+		err := b.readTarget(ctx, ns)
+		switch {
+		case err == nil:
+		case ctx.Err() != nil, len(spaces) == 1:
+			return &OpError{Op: "read", NetNS: ns.model.Name, Err: err}
+		case errors.Is(err, netns.ErrPermission):
+			denied = append(denied, ns.model.Name)
+		default:
+			readErrs = append(readErrs, fmt.Errorf("%s: %w", ns.model.Name, err))
+		}
+		snap.NetNS = append(snap.NetNS, ns.model)
+	}
+	if len(denied) > 0 {
+		snap.Warnings = append(snap.Warnings, Warning{
+			Kind:  WarnNetNS,
+			Count: len(denied),
+			Msg: fmt.Sprintf("%d network %s could not be entered (run as root to read them): %s",
+				len(denied), pluralWord(len(denied), "namespace", "namespaces"), strings.Join(firstNames(denied, 8), ", ")),
+		})
+	}
+	if len(readErrs) > 0 {
+		snap.Warnings = append(snap.Warnings, Warning{
+			Kind:  WarnNetNS,
+			Count: len(readErrs),
+			Msg: fmt.Sprintf("%d network %s could not be read: %v",
+				len(readErrs), pluralWord(len(readErrs), "namespace", "namespaces"), errors.Join(readErrs...)),
+		})
+	}
+	if b.procFallback != "" && b.opts.Source != SourceProc {
+		snap.Warnings = append(snap.Warnings, Warning{Kind: WarnSource, Count: 1, Msg: b.procFallback})
+	}
+	return nil
+}
+
+// readTarget reads one namespace: directly when it is the caller's own,
+// else from a thread that enters it.
+func (b *builder) readTarget(ctx context.Context, ns nsTarget) error {
+	if ns.direct {
+		return b.readNamespace(ctx)
+	}
+	return netns.Do(ns.ns, func() error { return b.readNamespace(ctx) })
+}
+
+// readNamespace reads every selected table of the namespace the calling
+// thread is in: from sock_diag, or from /proc/thread-self/net (not
+// /proc/self/net, which is the thread-group leader's namespace, not a
+// setns'd thread's: kernel.md N3) where sock_diag cannot answer.
+func (b *builder) readNamespace(ctx context.Context) error {
+	conn, err := b.dial()
+	if err != nil {
+		return err
+	}
+	if conn != nil {
+		defer conn.Close()
+	}
+	if err := b.readInet(ctx, conn); err != nil {
+		return err
+	}
+	if b.wantProto(Unix) {
+		return b.readUnix(ctx, conn)
+	}
+	return nil
+}
+
+// dial opens a sock_diag socket in the calling thread's namespace. It
+// returns nil, and no error, when /proc is to be read instead: on request,
+// or (SourceAuto) when sock_diag cannot be opened, which it notes in
+// b.procFallback.
+func (b *builder) dial() (*sockdiag.Conn, error) {
+	if b.opts.Source == SourceProc {
+		return nil, nil
+	}
+	c, err := sockdiag.Dial()
+	if err == nil {
+		return c, nil
+	}
+	if b.opts.Source == SourceNetlink {
+		return nil, fmt.Errorf("open sock_diag: %w", err)
+	}
+	b.procFallback = fmt.Sprintf("sock_diag unavailable (%v): read /proc/net instead (no cookies, no bound-only TCP sockets)", err)
+	return nil, nil
+}

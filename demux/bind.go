@@ -4,17 +4,9 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/sockscope/sockscope"
-)
-
-// Verdicts of CheckBind.
-const (
-	OK      = "ok"      // the call succeeds
-	Fail    = "fail"    // the call fails with Errno
-	Depends = "depends" // the answer turns on something the kernel does not show
 )
 
 // BindRequest describes a bind(2) (and, for TCP, optionally the listen(2)
@@ -40,6 +32,14 @@ type BindRequest struct {
 	// UID is the owner of the new socket: the fsuid of the process that
 	// calls socket(2). SO_REUSEPORT sharing needs the same uid.
 	UID uint32
+	// CapNetBindService is whether the process that binds has
+	// CAP_NET_BIND_SERVICE in the user namespace owning the network
+	// namespace, which a port below net.ipv4.ip_unprivileged_port_start
+	// needs. Unknown decides from UID: a process of uid 0 has it when
+	// Env.CanBindPrivileged (the caller's own capability); a process of
+	// any other uid is taken to lack it, as it does unless a file
+	// capability or an ambient capability grants it (then set Yes).
+	CapNetBindService sockscope.Tristate
 	// Listen also checks the listen(2) that follows a TCP bind: the
 	// kernel repeats the conflict check there, and a listening socket
 	// cannot share an address through SO_REUSEADDR.
@@ -64,7 +64,7 @@ type Blocker struct {
 // BindResult is CheckBind's answer.
 type BindResult struct {
 	// Verdict is OK, Fail or Depends.
-	Verdict string
+	Verdict Verdict
 	// Errno is the error the call fails with ("EADDRINUSE", "EACCES",
 	// "EADDRNOTAVAIL", "EINVAL", "ENODEV"), or may fail with when the
 	// verdict is Depends; "" for OK.
@@ -72,12 +72,15 @@ type BindResult struct {
 	// Phase is the call that fails or may fail: "bind" or "listen".
 	Phase string
 	// Blockers are the existing sockets that block the bind, definite
-	// ones first.
+	// ones first. When the verdict is Fail, the others are those that
+	// would block too if the definite ones went away. Groups gathers
+	// those that block for the same reason.
 	Blockers []Blocker
 	// Rule explains the verdict in plain words.
 	Rule string
 	// DependsOn lists the hidden facts the answer turns on, e.g.
-	// "SO_REUSEADDR of socket cookie 4711".
+	// "SO_REUSEADDR of socket cookie 4711"; empty unless the verdict is
+	// Depends.
 	DependsOn []string
 	// CacheDependent reports that the answer turns on the port's TCP
 	// bind-bucket cache (kernel.md Q3): the kernel remembers whether every
@@ -96,9 +99,9 @@ type BindResult struct {
 // sockets come from flags (nil: all unknown) and from sound inferences.
 // It never guesses: where a hidden input decides, the verdict is Depends.
 func CheckBind(snap *sockscope.Snapshot, req BindRequest, env Env, flags FlagFunc) BindResult {
-	n, res, ok := checkB0(req, env)
-	if !ok {
-		return res
+	n, res := checkB0(req, env)
+	if res != nil {
+		return *res
 	}
 	var all []*sockscope.Socket
 	if snap != nil {
@@ -140,130 +143,6 @@ func CheckBind(snap *sockscope.Snapshot, req BindRequest, env Env, flags FlagFun
 		r.Help = append(r.Help, fmt.Sprintf("the snapshot holds sockets of %d network namespaces on this port; set BindRequest.NetNS to check one", nsCount))
 	}
 	return r
-}
-
-// reqView builds the view of the socket to be bound. It assumes B0 passed.
-func reqView(req BindRequest, dev uint32, env Env) *view {
-	a := req.Addr.Addr().WithZone("")
-	n := &view{dev: dev, uid: req.UID, state: sockscope.Close, ra: tri(req.ReuseAddr), rp: tri(req.ReusePort)}
-	if a.Is4() {
-		n.fam, n.v4, n.typ, n.v6only = sockscope.FamilyInet, a, typeMapped, no
-		return n
-	}
-	n.fam, n.a6 = sockscope.FamilyInet6, a
-	n.v6only = req.V6Only
-	if n.v6only == unknown {
-		n.v6only = tri(env.BindV6Only)
-	}
-	switch {
-	case a.IsUnspecified():
-		n.typ, n.v4 = typeAny, v4Any
-	case a.Is4In6():
-		n.typ, n.v4 = typeMapped, a.Unmap()
-	default:
-		n.typ, n.v4, n.v6only = typeOther, v6Loopback4, yes // forced (0.3)
-	}
-	return n
-}
-
-func fail(errno, rule string, help ...string) BindResult {
-	return BindResult{Verdict: Fail, Errno: errno, Phase: "bind", Rule: rule, Help: help}
-}
-
-// checkB0 applies the checks made before any conflict test, in the
-// kernel's order (__inet_bind, __inet6_bind).
-func checkB0(req BindRequest, env Env) (*view, BindResult, bool) {
-	if !req.Proto.HasPorts() {
-		return nil, fail("EINVAL", fmt.Sprintf("%s sockets have no ports to bind", req.Proto)), false
-	}
-	addr := req.Addr.Addr()
-	if !addr.IsValid() {
-		return nil, fail("EINVAL", "no address given"), false
-	}
-	port := req.Addr.Port()
-	a := addr.WithZone("")
-	dev := req.Device
-	if dev != 0 && !env.hasIfindex(dev) {
-		return nil, fail("ENODEV", fmt.Sprintf("SO_BINDTODEVICE fails before bind: there is no interface with index %d", dev)), false
-	}
-	privileged := port != 0 && port < env.UnprivilegedPortStart && !env.CanBindPrivileged
-	privRule := fmt.Sprintf("port %d is below net.ipv4.ip_unprivileged_port_start (%d), and binding it needs CAP_NET_BIND_SERVICE, which the caller lacks", port, env.UnprivilegedPortStart)
-	privHelp := []string{
-		fmt.Sprintf("use a port of %d or above", env.UnprivilegedPortStart),
-		"grant the program CAP_NET_BIND_SERVICE (setcap cap_net_bind_service=+ep, or AmbientCapabilities= in a systemd unit)",
-		"or lower net.ipv4.ip_unprivileged_port_start in this network namespace",
-	}
-	nonlocalHelp := func(sysctl string) []string {
-		return []string{
-			"bind an address configured on an interface of this namespace, or the wildcard",
-			"set IP_FREEBIND (or IP_TRANSPARENT) on the socket before bind",
-			"or set " + sysctl + "=1",
-		}
-	}
-
-	if a.Is4() {
-		if !env.isLocal(a) && !req.Freebind && !env.NonlocalBind {
-			return nil, fail("EADDRNOTAVAIL", fmt.Sprintf("%s is not a local address of this namespace, and neither IP_FREEBIND nor net.ipv4.ip_nonlocal_bind allows binding it", a), nonlocalHelp("net.ipv4.ip_nonlocal_bind")...), false
-		}
-		if privileged {
-			return nil, fail("EACCES", privRule, privHelp...), false
-		}
-		return reqView(req, dev, env), BindResult{}, true
-	}
-
-	// AF_INET6.
-	if a.IsMulticast() && req.Proto == sockscope.TCP {
-		return nil, fail("EINVAL", "a TCP socket cannot bind a multicast address"), false
-	}
-	if privileged {
-		return nil, fail("EACCES", privRule, privHelp...), false
-	}
-	v6only := req.V6Only
-	if v6only == unknown {
-		v6only = tri(env.BindV6Only)
-	}
-	if a.Is4In6() {
-		if v6only == yes {
-			src := "it was set on the socket"
-			if req.V6Only == unknown {
-				src = "net.ipv6.bindv6only=1 makes it the default"
-			}
-			return nil, fail("EINVAL", fmt.Sprintf("%s is a v4-mapped address, which an IPV6_V6ONLY socket cannot bind (%s)", a, src),
-				"clear IPV6_V6ONLY before bind, or bind the IPv4 address on an AF_INET socket"), false
-		}
-		if !env.isLocal(a.Unmap()) && !req.Freebind && !env.NonlocalBind {
-			return nil, fail("EADDRNOTAVAIL", fmt.Sprintf("%s is not a local address of this namespace, and neither IP_FREEBIND nor net.ipv4.ip_nonlocal_bind allows binding it", a.Unmap()), nonlocalHelp("net.ipv4.ip_nonlocal_bind")...), false
-		}
-		return reqView(req, dev, env), BindResult{}, true
-	}
-	if !a.IsUnspecified() {
-		if needsScope(a) {
-			if z := addr.Zone(); z != "" {
-				i, ok := env.ifindex(z)
-				if !ok {
-					return nil, fail("EINVAL", fmt.Sprintf("the zone %q of %s names no known interface", z, addr)), false
-				}
-				dev = i
-			}
-			if dev == 0 {
-				return nil, fail("EINVAL", fmt.Sprintf("%s is link-local: binding it needs a scope id (%s%%eth0) or a bound device", a, a),
-					"add the interface as the zone of the address, or set SO_BINDTODEVICE first"), false
-			}
-			if !env.hasIfindex(dev) {
-				return nil, fail("ENODEV", fmt.Sprintf("there is no interface with index %d", dev)), false
-			}
-		}
-		if !a.IsMulticast() && !env.isLocal(a) && !req.Freebind && !env.NonlocalBind6 {
-			return nil, fail("EADDRNOTAVAIL", fmt.Sprintf("%s is not a local address of this namespace, and neither IP_FREEBIND nor net.ipv6.ip_nonlocal_bind allows binding it", a), nonlocalHelp("net.ipv6.ip_nonlocal_bind")...), false
-		}
-	}
-	return reqView(req, dev, env), BindResult{}, true
-}
-
-// needsScope is __ipv6_addr_needs_scope_id: link-local unicast and
-// link- or interface-local multicast.
-func needsScope(a netip.Addr) bool {
-	return a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast()
 }
 
 func autobindRule(req BindRequest, env Env) string {
@@ -314,12 +193,11 @@ func conflictTCP(n, e *view) (conflict, ov, bothRA, rpOK sockscope.Tristate) {
 
 // phase is the outcome of one conflict check (bind or listen).
 type phase struct {
-	name      string
-	verdict   string
-	blockers  []Blocker
-	depends   []string
-	cache     bool
-	firstRule string
+	name     string
+	verdict  Verdict
+	blockers []Blocker
+	depends  []string
+	cache    bool
 }
 
 func checkTCP(n *view, owners []*view, listen bool) BindResult {
@@ -359,7 +237,7 @@ func tcpPhase(n *view, owners []*view, name string) phase {
 	default:
 		p.verdict = OK
 	}
-	if p.verdict != OK && fastPathPossible(n, owners, name == "listen") {
+	if p.verdict != OK && fastPathPossible(n, owners, name == "listen") && !cacheRuledOut(n, owners) {
 		p.cache = true
 		if p.verdict == Fail {
 			p.verdict = Depends
@@ -429,6 +307,64 @@ func fastPathPossible(n *view, owners []*view, atListen bool) bool {
 		}
 	}
 	return false
+}
+
+// cacheRuledOut reports whether a listener the bind-bucket cache must
+// have passed keeps the cache from letting n through (kernel.md Q3).
+//
+// A listener L known to lack SO_REUSEPORT reset the cache when it called
+// listen() (inet_csk_get_port runs again there, and
+// inet_csk_update_fast_reuse sets fastreuse and fastreuseport to 0 for a
+// listening socket without SO_REUSEPORT in a non-empty bucket). While L
+// listens, the cache can only be set again by a socket T that passed the
+// full conflict check against L, which for such a listener means T's
+// address or device does not overlap L's. The cache lets n through only
+// if T's address covers n's (sk_reuseport_match; devices are not
+// compared there). So when L overlaps every device and no address that
+// avoids L covers n's, the cache cannot help: the full check decides.
+func cacheRuledOut(n *view, owners []*view) bool {
+	for _, l := range owners {
+		if l.state != sockscope.Listen || l.rp != no || l.dev != 0 {
+			continue
+		}
+		if !cacheSetterPossible(n, l) {
+			return true
+		}
+	}
+	return false
+}
+
+// cacheSetterPossible reports whether some socket that passes the
+// conflict check against listener l could leave the cache covering n.
+func cacheSetterPossible(n, l *view) bool {
+	for _, t := range cacheSetters(n) {
+		if rcvEqual(t, n, true, false) != no && addrOverlap(t, l) != yes {
+			return true
+		}
+	}
+	return false
+}
+
+// cacheSetters lists every socket address that can cover n's in
+// sk_reuseport_match: the wildcards of both families, with and without
+// IPV6_V6ONLY, and n's own address in each form.
+func cacheSetters(n *view) []*view {
+	v4, v6 := sockscope.FamilyInet, sockscope.FamilyInet6
+	out := []*view{
+		{fam: v4, v4: v4Any, typ: typeMapped, v6only: no},
+		{fam: v6, a6: netip.IPv6Unspecified(), v4: v4Any, typ: typeAny, v6only: no},
+		{fam: v6, a6: netip.IPv6Unspecified(), v4: v4Any, typ: typeAny, v6only: yes},
+		{fam: v6, a6: netip.AddrFrom16(v4Any.As16()), v4: v4Any, typ: typeMapped, v6only: no},
+	}
+	if n.typ == typeMapped {
+		out = append(out,
+			&view{fam: v4, v4: n.v4, typ: typeMapped, v6only: no},
+			&view{fam: v6, a6: netip.AddrFrom16(n.v4.As16()), v4: n.v4, typ: typeMapped, v6only: no})
+	}
+	if n.fam == v6 && n.typ == typeOther {
+		out = append(out, &view{fam: v6, a6: n.a6, v4: v6Loopback4, typ: typeOther, v6only: yes})
+	}
+	return out
 }
 
 func reasonTCP(n, e *view, ov, bothRA, rpOK sockscope.Tristate) string {
@@ -590,6 +526,10 @@ func combine(n *view, phases []phase, owners []*view) BindResult {
 	} else {
 		r.Rule = "no socket blocks the bind outright"
 	}
+	if r.Verdict == Fail {
+		// A definite blocker decides: no hidden flag can change that.
+		r.DependsOn, r.CacheDependent = nil, false
+	}
 	if r.Verdict == Depends && r.CacheDependent && len(r.DependsOn) == 1 {
 		r.Rule += ". The full conflict check fails, but the kernel may skip it: the port's bind-bucket cache lets a socket through without the check when every earlier bind to the port had SO_REUSEADDR (and none listened), or when an earlier SO_REUSEPORT bind by the same uid covered this address. That cache depends on the order of past binds, which no interface exposes"
 	}
@@ -632,146 +572,3 @@ func helpFor(n *view, blockers []Blocker) []string {
 	return h
 }
 
-// checkUDP follows udp_lib_lport_inuse (kernel.md B4, Q2): the port's hash
-// chain is walked in order; sockets that overlap and do not both have
-// SO_REUSEADDR are looked at, and the first one decides: both SO_REUSEPORT
-// and the same uid let the bind succeed at once, anything else fails.
-func checkUDP(n *view, owners []*view) BindResult {
-	// AF_INET6 sockets with unknown SO_REUSEPORT could be at the head or the
-	// tail of the chain: try both.
-	var unk []*view
-	for _, e := range owners {
-		if e.fam == sockscope.FamilyInet6 && e.rp == unknown && devOverlap(n.dev, e.dev) && addrOverlap(n, e) != no {
-			unk = append(unk, e)
-		}
-	}
-	if len(unk) > 10 {
-		unk = unk[:10]
-	}
-	type outcome struct {
-		ok      bool
-		blocker *view
-		sure    bool
-	}
-	var outs []outcome
-	var depends []string
-	addDep := func(d string) {
-		if !slices.Contains(depends, d) {
-			depends = append(depends, d)
-		}
-	}
-	for mask := 0; mask < 1<<len(unk); mask++ {
-		assumed := map[*view]sockscope.Tristate{}
-		for i, v := range unk {
-			assumed[v] = tri(mask&(1<<i) != 0)
-		}
-		rp := func(v *view) sockscope.Tristate {
-			if t, ok := assumed[v]; ok {
-				return t
-			}
-			return v.rp
-		}
-		order := chainOrder(owners, rp)
-		done := false
-		for _, e := range order {
-			if !devOverlap(n.dev, e.dev) {
-				continue
-			}
-			ov := addrOverlap(n, e)
-			bothRA := and3(n.ra, e.ra)
-			skip := or3(bothRA, not3(ov))
-			if skip == yes {
-				continue
-			}
-			pass := and3(n.rp, rp(e), tri(e.uid == n.uid))
-			if ov == unknown {
-				addDep("IPV6_V6ONLY of " + sockName(e.s))
-			}
-			if bothRA == unknown {
-				addDep("SO_REUSEADDR of " + sockName(e.s))
-			}
-			if pass == unknown {
-				addDep("SO_REUSEPORT of " + sockName(e.s))
-			}
-			if pass != no {
-				outs = append(outs, outcome{ok: true})
-			}
-			if pass != yes {
-				outs = append(outs, outcome{blocker: e, sure: skip == no && pass == no})
-			}
-			if skip == no {
-				done = true
-				break
-			}
-		}
-		if !done {
-			outs = append(outs, outcome{ok: true})
-		}
-	}
-	if len(unk) > 0 {
-		for _, v := range unk {
-			addDep("SO_REUSEPORT of " + sockName(v.s) + " (it also decides the socket's place in the port's hash chain)")
-		}
-	}
-	var r BindResult
-	okSeen, failSeen := false, false
-	seen := map[*view]bool{}
-	for _, o := range outs {
-		if o.ok {
-			okSeen = true
-			continue
-		}
-		failSeen = true
-		if !seen[o.blocker] {
-			seen[o.blocker] = true
-			r.Blockers = append(r.Blockers, Blocker{Socket: o.blocker.s, Definite: o.sure, Reason: reasonUDP(n, o.blocker)})
-		}
-	}
-	switch {
-	case failSeen && !okSeen:
-		r.Verdict, r.Errno, r.Phase = Fail, "EADDRINUSE", "bind"
-	case failSeen:
-		r.Verdict, r.Errno, r.Phase = Depends, "EADDRINUSE", "bind"
-		r.DependsOn = depends
-		for i := range r.Blockers {
-			r.Blockers[i].Definite = false
-		}
-	default:
-		r.Verdict = OK
-		r.Rule = okRule(n, owners)
-		if len(owners) > 0 && hasOverlap(n, owners) {
-			r.Rule = "the port is shared: every overlapping socket the kernel looks at allows it (SO_REUSEADDR on both, or SO_REUSEPORT on both with the same uid; the check stops at the first SO_REUSEPORT match)"
-		}
-		return r
-	}
-	b := r.Blockers[0]
-	r.Rule = describe(b.Socket) + ": " + b.Reason
-	if r.Verdict == Depends {
-		r.Rule = "it depends on hidden flags. If it blocks: " + r.Rule
-	}
-	r.Help = helpFor(n, r.Blockers)
-	return r
-}
-
-func hasOverlap(n *view, owners []*view) bool {
-	for _, e := range owners {
-		if devOverlap(n.dev, e.dev) && addrOverlap(n, e) != no {
-			return true
-		}
-	}
-	return false
-}
-
-func reasonUDP(n, e *view) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "it is bound %s; UDP sharing needs SO_REUSEADDR on both sockets, or SO_REUSEPORT on both and the same uid", overlapWords(n, e))
-	switch {
-	case n.ra != yes && n.rp != yes:
-		b.WriteString(", and yours has neither")
-	case e.ra == no && e.rp == no:
-		b.WriteString(", and it has neither")
-	case e.uid != n.uid && n.ra != yes:
-		b.WriteString(", and it belongs to uid " + strconv.FormatUint(uint64(e.uid), 10))
-	}
-	return b.String()
-}

@@ -69,7 +69,7 @@ func TestB3(t *testing.T) {
 		e          so
 		ra, rp     bool
 		uid        uint32
-		verdict    string
+		verdict    Verdict
 		wantInRule string
 	}{
 		{"listen, no options", sockscope.Listen, so{ra: no, rp: no}, false, false, 0, Fail, "SO_REUSEADDR never"},
@@ -175,7 +175,7 @@ func TestB0(t *testing.T) {
 		name    string
 		req     BindRequest
 		env     func(*Env)
-		verdict string
+		verdict Verdict
 		errno   string
 	}{
 		{"privileged v4", BindRequest{Proto: sockscope.TCP, Addr: netip.MustParseAddrPort("127.0.0.1:80")}, nil, Fail, "EACCES"},
@@ -233,7 +233,7 @@ func TestV6OnlyAndDevices(t *testing.T) {
 		f.add(sockscope.TCP, "0.0.0.0:8080", sockscope.Listen, so{ra: no, rp: no, dev: 2})
 		env := envRoot()
 		env.Interfaces = map[string]uint32{"lo": 1, "a": 2, "b": 3}
-		for dev, want := range map[uint32]string{0: Fail, 2: Fail, 3: OK} {
+		for dev, want := range map[uint32]Verdict{0: Fail, 2: Fail, 3: OK} {
 			got := CheckBind(f.snap, BindRequest{Proto: sockscope.TCP, Addr: netip.MustParseAddrPort("0.0.0.0:8080"), Device: dev}, env, f.truth)
 			if got.Verdict != want {
 				t.Errorf("device %d: got %s, want %s: %s", dev, got.Verdict, want, got.Rule)
@@ -244,7 +244,7 @@ func TestV6OnlyAndDevices(t *testing.T) {
 		f := newFx()
 		f.add(sockscope.TCP, "[::1]:8080", sockscope.Established, so{ra: no, rp: no, v6only: no, remote: "[::1]:9"})
 		env := envRoot()
-		for addr, want := range map[string]string{"0.0.0.0:8080": Fail, "127.0.0.6:8080": Fail, "127.0.0.1:8080": OK, "[::1]:8080": Fail} {
+		for addr, want := range map[string]Verdict{"0.0.0.0:8080": Fail, "127.0.0.6:8080": Fail, "127.0.0.1:8080": OK, "[::1]:8080": Fail} {
 			got := CheckBind(f.snap, BindRequest{Proto: sockscope.TCP, Addr: netip.MustParseAddrPort(addr)}, env, f.truth)
 			if got.Verdict != want {
 				t.Errorf("%s: got %s, want %s: %s", addr, got.Verdict, want, got.Rule)

@@ -64,7 +64,7 @@ func (f *fx) add(proto sockscope.Proto, local string, st sockscope.State, o so) 
 // truth is a FlagFunc that knows every flag it was given.
 func (f *fx) truth(s *sockscope.Socket) Flags { return f.flags[s] }
 
-func wantVerdict(t *testing.T, got BindResult, verdict, errno string) {
+func wantVerdict(t *testing.T, got BindResult, verdict Verdict, errno string) {
 	t.Helper()
 	if got.Verdict != verdict || got.Errno != errno {
 		t.Errorf("got %s/%s, want %s/%s\nrule: %s\ndepends: %v", got.Verdict, got.Errno, verdict, errno, got.Rule, got.DependsOn)

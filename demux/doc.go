@@ -3,9 +3,10 @@
 // socket gets this segment?" ([Lookup]). [ExplainPort] puts both into a few
 // plain sentences about one port.
 //
-// Everything here is a pure function of a snapshot, except [LoadEnv] and
-// [ReadFlags], which read the running system and are kept apart so that the
-// rules can be tested on hand-built snapshots.
+// Everything here is a pure function of a snapshot and of its other inputs
+// ([Env], a [FlagFunc]); reading them from the running system is the job of
+// a collection package (internal/sysenv), so that the rules can be tested
+// on hand-built snapshots.
 //
 // # Three-valued answers
 //
@@ -15,8 +16,8 @@
 // the port's bind-bucket cache are invisible to sock_diag. Where such an
 // input could change the answer, the answer is "depends" (bind) or "one-of"
 // (lookup), and says on what; it is never a guess. A [FlagFunc] can supply
-// the hidden socket options ([ReadFlags] reads them with pidfd_getfd when
-// privileges allow), and some are inferred soundly from the snapshot itself
+// the hidden socket options (internal/sysenv.ReadFlags reads them with
+// pidfd_getfd when privileges allow), and some are inferred soundly from the snapshot itself
 // (two identical TCP listeners must both have SO_REUSEPORT).
 //
 // # Walk order

@@ -7,8 +7,8 @@ import (
 // Env holds the facts of a network namespace, and of the caller, that decide
 // a bind before any other socket is looked at (kernel.md B0, B6).
 //
-// Use [LoadEnv] for the calling thread's namespace or [DefaultEnv] for Linux
-// defaults. The zero Env describes a namespace with no local address in
+// Collection packages read it from the kernel (internal/sysenv.Load, for
+// the calling thread's namespace); [DefaultEnv] gives the Linux defaults. The zero Env describes a namespace with no local address in
 // which every port is unprivileged: every bind to a specific address then
 // fails with EADDRNOTAVAIL.
 type Env struct {
@@ -29,8 +29,10 @@ type Env struct {
 	// 127.0.0.0/8 local), because the kernel adds a local route for it.
 	// IPv4 broadcast addresses of configured prefixes are included too.
 	Local []netip.Prefix
-	// CanBindPrivileged reports whether the caller has CAP_NET_BIND_SERVICE
-	// in the namespace's user namespace (root does).
+	// CanBindPrivileged reports whether the caller (the process that
+	// runs the check) has CAP_NET_BIND_SERVICE in the namespace's user
+	// namespace (root does). It is used for a request of uid 0 whose
+	// BindRequest.CapNetBindService is Unknown.
 	CanBindPrivileged bool
 	// Interfaces maps interface names to ifindexes. It resolves the zone of
 	// an IPv6 link-local address and checks BindRequest.Device; nil skips

@@ -14,5 +14,6 @@ type Flags struct {
 }
 
 // FlagFunc tells the hidden options of an existing socket. A nil FlagFunc
-// knows nothing. [ReadFlags] is one; tests use one that knows the truth.
+// knows nothing. internal/sysenv.ReadFlags is one; tests use one that knows
+// the truth.
 type FlagFunc func(*sockscope.Socket) Flags

@@ -313,7 +313,7 @@ func TestNoPanics(t *testing.T) {
 	}
 	for _, r := range []BindRequest{{}, {Proto: sockscope.TCP, Addr: netip.MustParseAddrPort("[::]:0")}, {Proto: sockscope.UDP, Addr: netip.MustParseAddrPort("[::ffff:0.0.0.0]:0")}} {
 		CheckBind(f.snap, r, Env{}, nil)
-		CheckBind(nil, r, Env{}, ReadFlags)
+		CheckBind(nil, r, Env{}, func(*sockscope.Socket) Flags { return Flags{} })
 	}
 	ExplainPort(nil, sockscope.Port{})
 	ExplainPort(f.snap, sockscope.Port{Proto: sockscope.TCP})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sockscope/sockscope"
 	"github.com/sockscope/sockscope/demux"
+	"github.com/sockscope/sockscope/internal/sysenv"
 	"github.com/sockscope/sockscope/render"
 )
 
@@ -110,7 +111,7 @@ func runDemux(ctx context.Context, g *globals, o *demuxOptions, args []string) e
 	} else {
 		seg.Ifindex = demux.IngressDevice(ifaces, seg.Dst.Addr())
 	}
-	res := demux.Lookup(snap, seg, demux.ReadFlags)
+	res := demux.Lookup(snap, seg, sysenv.ReadFlags)
 	var k demux.KernelCheck
 	if !o.noKernel && !o.broadcast && res.Verdict != demux.NotLocal {
 		reply, err := sockscope.LookupSocket(ctx, opts, sockscope.LookupRequest{Proto: seg.Proto, Src: seg.Src, Dst: seg.Dst, Ifindex: seg.Ifindex})

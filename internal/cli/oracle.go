@@ -9,13 +9,14 @@ import (
 
 	"github.com/sockscope/sockscope"
 	"github.com/sockscope/sockscope/demux"
+	"github.com/sockscope/sockscope/internal/sysenv"
 )
 
 func init() {
 	moreCommands = append(moreCommands, newBindCheckCmd, newDemuxCmd)
 	// The port view's explanation reads hidden socket options where it may.
 	portExplain = func(snap *sockscope.Snapshot, p sockscope.Port) []string {
-		return demux.AnalyzePort(snap, p, demux.ReadFlags).Sentences()
+		return demux.AnalyzePort(snap, p, sysenv.ReadFlags).Sentences()
 	}
 }
 
@@ -91,13 +92,4 @@ func parseOracleProto(s string) (sockscope.Proto, bool) {
 		return sockscope.UDPLite, true
 	}
 	return 0, false
-}
-
-type bindCheckOptions struct {
-	reuseAddr, reusePort bool
-	v6only               string
-	device               string
-	uid                  int
-	noListen             bool
-	freebind             bool
 }

@@ -11,10 +11,13 @@ import (
 type oracleJSON struct {
 	Verdict  string  `json:"verdict"`
 	Errno    *string `json:"errno"`
-	Blockers []struct {
-		Definite bool       `json:"definite"`
-		Socket   jsonSocket `json:"socket"`
-	} `json:"blockers"`
+	BlockerGroups []struct {
+		Definite bool         `json:"definite"`
+		State    string       `json:"state"`
+		Local    string       `json:"local"`
+		Count    int          `json:"count"`
+		Sockets  []jsonSocket `json:"sockets"`
+	} `json:"blocker_groups"`
 	Socket       *jsonSocket  `json:"socket"`
 	Candidates   []jsonSocket `json:"candidates"`
 	KernelAgrees *bool        `json:"kernel_agrees"`
@@ -43,13 +46,18 @@ func TestBindCheckLive(t *testing.T) {
 		t.Errorf("verdict %q errno %v, want fail EADDRINUSE", r.Verdict, r.Errno)
 	}
 	found := false
-	for _, b := range r.Blockers {
-		if b.Socket.State == "LISTEN" && b.Socket.Local == addr && b.Definite && holdsMe(b.Socket) {
-			found = true
+	for _, g := range r.BlockerGroups {
+		if g.Count != len(g.Sockets) {
+			t.Errorf("group count %d, %d sockets", g.Count, len(g.Sockets))
+		}
+		for _, s := range g.Sockets {
+			if s.State == "LISTEN" && s.Local == addr && g.Definite && holdsMe(s) {
+				found = true
+			}
 		}
 	}
 	if !found {
-		t.Errorf("the listener on %s held by this process is not a definite blocker: %+v", addr, r.Blockers)
+		t.Errorf("the listener on %s held by this process is not a definite blocker: %+v", addr, r.BlockerGroups)
 	}
 	// The kernel agrees: a real bind to the same address fails.
 	if l, err := net.Listen("tcp4", addr); err == nil {

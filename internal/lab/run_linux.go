@@ -15,6 +15,7 @@ import (
 
 	"github.com/sockscope/sockscope"
 	"github.com/sockscope/sockscope/demux"
+	"github.com/sockscope/sockscope/internal/sysenv"
 )
 
 // bodies are the experiments' procedures, by name.
@@ -122,7 +123,7 @@ func (l *lab) do(body func(*lab), o Options) {
 		}
 		l.note("%s", "ran on the shared loopback of this network namespace ("+why+"): ports chosen by the kernel")
 	}
-	env, err := demux.LoadEnv()
+	env, err := sysenv.Load()
 	if err != nil {
 		env = demux.DefaultEnv()
 	}
@@ -293,7 +294,7 @@ func (l *lab) flags(s *sockscope.Socket) demux.Flags {
 // compares with the kernel's answer.
 func (l *lab) checkBind(snap *sockscope.Snapshot, req demux.BindRequest, what string, kernel error) {
 	r := demux.CheckBind(snap, req, l.env, l.flags)
-	pred := r.Verdict
+	pred := r.Verdict.String()
 	if r.Errno != "" {
 		pred += " " + r.Errno
 	}

@@ -1,4 +1,4 @@
-package demux
+package sysenv
 
 import (
 	"bufio"
@@ -10,20 +10,22 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/sockscope/sockscope/demux"
 )
 
-// LoadEnv reads the bind environment of the network namespace of the
+// Load reads the bind environment of the network namespace of the
 // calling OS thread: the sysctls under /proc/sys/net (which show the netns
 // of the thread that opens them), the interfaces and their addresses
 // (net.Interfaces, a netlink socket opened on this thread), and the
 // thread's effective CAP_NET_BIND_SERVICE (/proc/thread-self/status).
 //
-// To read another namespace, call LoadEnv from a goroutine locked to an OS
-// thread that has entered it (internal/netns.Do). LoadEnv needs no
-// privilege. A sysctl that cannot be read keeps its DefaultEnv value and is
-// reported in the returned error, together with the Env.
-func LoadEnv() (Env, error) {
-	env := DefaultEnv()
+// To read another namespace, call Load from a goroutine locked to an OS
+// thread that has entered it (internal/netns.Do). Load needs no
+// privilege. A sysctl that cannot be read keeps its demux.DefaultEnv value
+// and is reported in the returned error, together with the Env.
+func Load() (demux.Env, error) {
+	env := demux.DefaultEnv()
 	env.Local = nil
 	env.Interfaces = map[string]uint32{}
 	var errs []error
@@ -31,17 +33,17 @@ func LoadEnv() (Env, error) {
 	readInt := func(path string, set func(int)) {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("demux: read %s: %w", path, err))
+			errs = append(errs, fmt.Errorf("sysenv: read %s: %w", path, err))
 			return
 		}
 		f := strings.Fields(string(b))
 		if len(f) == 0 {
-			errs = append(errs, fmt.Errorf("demux: read %s: empty", path))
+			errs = append(errs, fmt.Errorf("sysenv: read %s: empty", path))
 			return
 		}
 		n, err := strconv.Atoi(f[0])
 		if err != nil {
-			errs = append(errs, fmt.Errorf("demux: parse %s: %w", path, err))
+			errs = append(errs, fmt.Errorf("sysenv: parse %s: %w", path, err))
 			return
 		}
 		set(n)
@@ -53,12 +55,12 @@ func LoadEnv() (Env, error) {
 	readInt("/proc/sys/net/ipv4/ip_nonlocal_bind", func(n int) { env.NonlocalBind = n != 0 })
 	readInt("/proc/sys/net/ipv6/ip_nonlocal_bind", func(n int) { env.NonlocalBind6 = n != 0 })
 	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err != nil {
-		errs = append(errs, fmt.Errorf("demux: read ip_local_port_range: %w", err))
+		errs = append(errs, fmt.Errorf("sysenv: read ip_local_port_range: %w", err))
 	} else if lo, hi, ok := parseRange(b); ok {
 		env.LocalPortRange = [2]uint16{lo, hi}
 	}
 
-	if c, err := capNetBindService(); err != nil {
+	if c, err := CapNetBindService(); err != nil {
 		errs = append(errs, err)
 	} else {
 		env.CanBindPrivileged = c
@@ -66,13 +68,13 @@ func LoadEnv() (Env, error) {
 
 	ifs, err := net.Interfaces()
 	if err != nil {
-		errs = append(errs, fmt.Errorf("demux: list interfaces: %w", err))
+		errs = append(errs, fmt.Errorf("sysenv: list interfaces: %w", err))
 	}
 	for _, ifc := range ifs {
 		env.Interfaces[ifc.Name] = uint32(ifc.Index)
 		addrs, err := ifc.Addrs()
 		if err != nil {
-			errs = append(errs, fmt.Errorf("demux: addresses of %s: %w", ifc.Name, err))
+			errs = append(errs, fmt.Errorf("sysenv: addresses of %s: %w", ifc.Name, err))
 			continue
 		}
 		for _, a := range addrs {
@@ -123,12 +125,14 @@ func broadcast(p netip.Prefix) netip.Addr {
 	return netip.AddrFrom4(a)
 }
 
-// capNetBindService reads CapEff of the calling thread.
-func capNetBindService() (bool, error) {
+// CapNetBindService reports whether the calling thread has
+// CAP_NET_BIND_SERVICE in its effective set (CapEff in
+// /proc/thread-self/status).
+func CapNetBindService() (bool, error) {
 	const capNetBindService = 10
 	b, err := os.ReadFile("/proc/thread-self/status")
 	if err != nil {
-		return false, fmt.Errorf("demux: read capabilities: %w", err)
+		return false, fmt.Errorf("sysenv: read capabilities: %w", err)
 	}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
@@ -136,10 +140,10 @@ func capNetBindService() (bool, error) {
 		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
 			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
 			if err != nil {
-				return false, fmt.Errorf("demux: parse CapEff %q: %w", v, err)
+				return false, fmt.Errorf("sysenv: parse CapEff %q: %w", v, err)
 			}
 			return n&(1<<capNetBindService) != 0, nil
 		}
 	}
-	return false, errors.New("demux: no CapEff in /proc/thread-self/status")
+	return false, errors.New("sysenv: no CapEff in /proc/thread-self/status")
 }

@@ -1,12 +1,13 @@
-package demux
+package sysenv
 
 import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sockscope/sockscope"
+	"github.com/sockscope/sockscope/demux"
 )
 
-var _ FlagFunc = ReadFlags
+var _ demux.FlagFunc = ReadFlags
 
 // ReadFlags reads SO_REUSEADDR, SO_REUSEPORT and IPV6_V6ONLY of a socket
 // through one of its holders (kernel.md O3): pidfd_open(2) on the holder's
@@ -19,9 +20,9 @@ var _ FlagFunc = ReadFlags
 // sockets, orphans), no permission, the process or fd gone, or a kernel
 // without pidfd_getfd (5.6+). The holder must be in a PID namespace the
 // caller can address with the PID the snapshot recorded.
-func ReadFlags(s *sockscope.Socket) Flags {
+func ReadFlags(s *sockscope.Socket) demux.Flags {
 	if s == nil || s.Inode == 0 {
-		return Flags{}
+		return demux.Flags{}
 	}
 	for _, h := range s.Holders {
 		if h.Proc == nil || h.Proc.PID <= 0 || h.FD < 0 {
@@ -31,34 +32,34 @@ func ReadFlags(s *sockscope.Socket) Flags {
 			return f
 		}
 	}
-	return Flags{}
+	return demux.Flags{}
 }
 
-func readFlags(pid, fd int, s *sockscope.Socket) (Flags, bool) {
+func readFlags(pid, fd int, s *sockscope.Socket) (demux.Flags, bool) {
 	pidfd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
-		return Flags{}, false
+		return demux.Flags{}, false
 	}
 	defer unix.Close(pidfd)
 	dup, err := unix.PidfdGetfd(pidfd, fd, 0)
 	if err != nil {
-		return Flags{}, false
+		return demux.Flags{}, false
 	}
 	defer unix.Close(dup)
 	var st unix.Stat_t
 	if err := unix.Fstat(dup, &st); err != nil || st.Ino != s.Inode || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
-		return Flags{}, false
+		return demux.Flags{}, false
 	}
-	var f Flags
+	var f demux.Flags
 	if v, err := unix.GetsockoptInt(dup, unix.SOL_SOCKET, unix.SO_REUSEADDR); err == nil {
-		f.ReuseAddr = tri(v != 0)
+		f.ReuseAddr = sockscope.TristateOf(v != 0)
 	}
 	if v, err := unix.GetsockoptInt(dup, unix.SOL_SOCKET, unix.SO_REUSEPORT); err == nil {
-		f.ReusePort = tri(v != 0)
+		f.ReusePort = sockscope.TristateOf(v != 0)
 	}
 	if s.Family == sockscope.FamilyInet6 {
 		if v, err := unix.GetsockoptInt(dup, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err == nil {
-			f.V6Only = tri(v != 0)
+			f.V6Only = sockscope.TristateOf(v != 0)
 		}
 	}
 	return f, true

@@ -571,4 +571,3 @@ func helpFor(n *view, blockers []Blocker) []string {
 	}
 	return h
 }
-

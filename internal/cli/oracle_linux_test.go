@@ -9,8 +9,8 @@ import (
 )
 
 type oracleJSON struct {
-	Verdict  string  `json:"verdict"`
-	Errno    *string `json:"errno"`
+	Verdict       string  `json:"verdict"`
+	Errno         *string `json:"errno"`
 	BlockerGroups []struct {
 		Definite bool         `json:"definite"`
 		State    string       `json:"state"`

@@ -18,6 +18,7 @@ type oracleJSON struct {
 		Count    int          `json:"count"`
 		Sockets  []jsonSocket `json:"sockets"`
 	} `json:"blocker_groups"`
+	DependsOn    []string     `json:"depends_on"`
 	Socket       *jsonSocket  `json:"socket"`
 	Candidates   []jsonSocket `json:"candidates"`
 	KernelAgrees *bool        `json:"kernel_agrees"`

@@ -1,6 +1,7 @@
 package demux
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -316,5 +317,70 @@ func TestBindRuleNamesHolder(t *testing.T) {
 	}
 	if len(got.Help) == 0 {
 		t.Error("no help")
+	}
+}
+
+// TestCacheRuledOut: a listener known to lack SO_REUSEPORT, on the
+// wildcard, keeps the bind-bucket cache from letting a SO_REUSEPORT bind
+// of 0.0.0.0 through, whatever the hidden flags of TIME-WAIT sockets
+// (issue 9 item 5; TestBindCheckReuseportBesideListener runs it for real).
+func TestCacheRuledOut(t *testing.T) {
+	build := func(listenerKnown bool) (*fx, FlagFunc) {
+		f := newFx()
+		l := f.add(sockscope.TCP, "0.0.0.0:80", sockscope.Listen, so{ra: yes, rp: no})
+		for i := range 5 {
+			f.add(sockscope.TCP, "127.0.0.1:80", sockscope.TimeWait, so{remote: fmt.Sprintf("127.0.0.9:%d", 5000+i)})
+		}
+		return f, func(s *sockscope.Socket) Flags {
+			if s == l && listenerKnown {
+				return f.flags[s]
+			}
+			return Flags{} // TIME-WAIT flags are never readable
+		}
+	}
+	req := BindRequest{Proto: sockscope.TCP, Addr: netip.MustParseAddrPort("0.0.0.0:80"), ReusePort: true, Listen: true}
+	f, flags := build(true)
+	got := CheckBind(f.snap, req, envRoot(), flags)
+	wantVerdict(t, got, Fail, "EADDRINUSE")
+	if got.CacheDependent || len(got.DependsOn) != 0 {
+		t.Errorf("determined answer, yet cache %v depends %v", got.CacheDependent, got.DependsOn)
+	}
+	if g := got.Groups(); len(g) != 2 || !g[0].Definite || g[0].State != sockscope.Listen || len(g[1].Sockets) != 5 || g[1].Definite {
+		t.Errorf("groups %+v", g)
+	}
+	// The listener's SO_REUSEPORT hidden: it may share with the new socket.
+	f, flags = build(false)
+	wantVerdict(t, CheckBind(f.snap, req, envRoot(), flags), Depends, "EADDRINUSE")
+	// A listener bound to a device lets a socket on another device set a
+	// cache that covers 0.0.0.0: not ruled out.
+	g := newFx()
+	g.add(sockscope.TCP, "0.0.0.0:80", sockscope.Listen, so{ra: yes, rp: no, dev: 2})
+	g.add(sockscope.TCP, "127.0.0.1:80", sockscope.TimeWait, so{remote: "127.0.0.9:5000"})
+	env := envRoot()
+	env.Interfaces = map[string]uint32{"lo": 1, "a": 2}
+	r := CheckBind(g.snap, req, env, func(s *sockscope.Socket) Flags {
+		if s.State == sockscope.Listen {
+			return g.flags[s]
+		}
+		return Flags{}
+	})
+	wantVerdict(t, r, Depends, "EADDRINUSE")
+	if !r.CacheDependent {
+		t.Errorf("device-bound listener: not cache-dependent: %s", r.Rule)
+	}
+}
+
+func TestVerdictText(t *testing.T) {
+	for v, want := range map[Verdict]string{OK: "ok", Fail: "fail", Depends: "depends"} {
+		b, err := v.MarshalText()
+		if err != nil || string(b) != want || v.String() != want {
+			t.Errorf("%d: %q %v %q", v, b, err, v.String())
+		}
+	}
+	if _, err := Verdict(0).MarshalText(); err == nil {
+		t.Error("zero verdict marshals")
+	}
+	if Verdict(9).String() != "Verdict(9)" {
+		t.Error(Verdict(9).String())
 	}
 }

@@ -5,12 +5,12 @@ import (
 	"net/netip"
 	"os"
 	"strings"
-
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/sockscope/sockscope"
+	"github.com/sockscope/sockscope/internal/nstest"
 )
 
 // kSock is a TCP socket a cache test creates, in creation order.
@@ -52,7 +52,11 @@ func runCacheCase(t *testing.T, socks []kSock, req BindRequest) (BindResult, str
 				}
 				p.state = "listen"
 			}
-			p.fd, p.inode = fd, inodeOf(fd)
+			ino, err := nstest.Inode(fd)
+			if err != nil {
+				return []string{err.Error()}
+			}
+			p.fd, p.inode = fd, ino
 			sc.made = append(sc.made, &p)
 		}
 		defer func() {

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sockscope/sockscope"
+	"github.com/sockscope/sockscope/internal/nstest"
 )
 
 // nsThread is an OS thread in a private network namespace (lo up) that
@@ -44,7 +45,7 @@ func newNSThread(t *testing.T) *nsThread {
 			ready <- err
 			return
 		}
-		if err := setLoUp(); err != nil {
+		if err := nstest.LoUp(); err != nil {
 			ready <- err
 			return
 		}
@@ -66,23 +67,6 @@ func (n *nsThread) do(fn func()) {
 	ch := make(chan struct{})
 	n.work <- func() { fn(); close(ch) }
 	<-ch
-}
-
-func setLoUp() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return err
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return err
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
 }
 
 func sockaddrOf(ap netip.AddrPort) unix.Sockaddr {

@@ -26,14 +26,19 @@ and the kernel's rules. The answer is one of:
 
   would succeed             exit 0
   would fail (EADDRINUSE, EACCES, EADDRNOTAVAIL, EINVAL)   exit 1
-  depends on a flag sockscope cannot see (SO_REUSEADDR or SO_REUSEPORT of
-  an existing socket)       exit 3
+  depends on something sockscope cannot see (SO_REUSEADDR or SO_REUSEPORT
+  of an existing socket, the port's bind-bucket cache)     exit 3
 
-It names the blocking sockets with their state and holders, states the rule
-in plain words, and says what would help. As root it reads the hidden flags
-of existing sockets (pidfd_getfd + getsockopt, read only); otherwise it
-answers "depends" where they decide. Every socket that holds the port
-counts: listeners, connections, bound-only sockets and TIME-WAIT.`,
+It names the blocking sockets with their state and holders (sockets that
+block for the same reason, such as thousands of TIME-WAIT sockets on one
+address, print as one line with a count and a few examples), states the
+rule in plain words, and says what would help. As root it reads the hidden
+flags of existing sockets (pidfd_getfd + getsockopt, read only); otherwise
+it answers "depends" where they would change the answer. Every socket that
+holds the port counts: listeners, connections, bound-only sockets and
+TIME-WAIT. A port below net.ipv4.ip_unprivileged_port_start (of the target
+namespace) needs CAP_NET_BIND_SERVICE: by default a process of --uid 0 has
+it and other uids do not; --cap-net-bind-service says otherwise.`,
 		Example: `  sockscope bind-check 0.0.0.0:8080
   sockscope bind-check tcp [::]:443 --reuseport --uid 33
   sockscope bind-check udp 127.0.0.1:5353 --reuseaddr

@@ -60,7 +60,7 @@ func Load() (demux.Env, error) {
 		env.LocalPortRange = [2]uint16{lo, hi}
 	}
 
-	if c, err := CapNetBindService(); err != nil {
+	if c, err := capNetBindService(); err != nil {
 		errs = append(errs, err)
 	} else {
 		env.CanBindPrivileged = c
@@ -125,11 +125,11 @@ func broadcast(p netip.Prefix) netip.Addr {
 	return netip.AddrFrom4(a)
 }
 
-// CapNetBindService reports whether the calling thread has
+// capNetBindService reports whether the calling thread has
 // CAP_NET_BIND_SERVICE in its effective set (CapEff in
 // /proc/thread-self/status).
-func CapNetBindService() (bool, error) {
-	const capNetBindService = 10
+func capNetBindService() (bool, error) {
+	const capBit = 10 // CAP_NET_BIND_SERVICE
 	b, err := os.ReadFile("/proc/thread-self/status")
 	if err != nil {
 		return false, fmt.Errorf("sysenv: read capabilities: %w", err)
@@ -142,7 +142,7 @@ func CapNetBindService() (bool, error) {
 			if err != nil {
 				return false, fmt.Errorf("sysenv: parse CapEff %q: %w", v, err)
 			}
-			return n&(1<<capNetBindService) != 0, nil
+			return n&(1<<capBit) != 0, nil
 		}
 	}
 	return false, errors.New("sysenv: no CapEff in /proc/thread-self/status")

@@ -23,12 +23,6 @@ func Load() (demux.Env, error) {
 	return demux.DefaultEnv(), unsupported("load the bind environment")
 }
 
-// CapNetBindService reports whether the calling thread has
-// CAP_NET_BIND_SERVICE. Outside Linux it returns an error.
-func CapNetBindService() (bool, error) {
-	return false, unsupported("read capabilities")
-}
-
 // ReadFlags reads the hidden options of a socket through one of its
 // holders. Outside Linux nothing can be read: every field is Unknown.
 func ReadFlags(*sockscope.Socket) demux.Flags { return demux.Flags{} }

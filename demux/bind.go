@@ -458,83 +458,93 @@ func overlapWords(n, e *view) string {
 	return "on the same address " + ep
 }
 
+// combine turns the phases' outcomes into the answer: the first phase
+// that fails decides, else the first that depends.
 func combine(n *view, phases []phase, owners []*view) BindResult {
-	r := BindResult{Verdict: OK}
-	var failAt, depAt *phase
-	for i := range phases {
-		p := &phases[i]
-		switch p.verdict {
-		case Fail:
-			if failAt == nil {
-				failAt = p
-			}
-		case Depends:
-			if depAt == nil {
-				depAt = p
-			}
-		}
-		if p.cache {
-			r.CacheDependent = true
-		}
-	}
+	failAt, depAt := firstPhase(phases, Fail), firstPhase(phases, Depends)
 	pick := failAt
+	r := BindResult{Verdict: OK}
 	switch {
 	case failAt != nil:
 		r.Verdict = Fail
 	case depAt != nil:
-		r.Verdict = Depends
-		pick = depAt
-	}
-	if pick == nil {
+		r.Verdict, pick = Depends, depAt
+	default:
 		r.Rule = okRule(n, owners)
 		return r
 	}
-	r.Errno = "EADDRINUSE"
-	r.Phase = pick.name
+	r.Errno, r.Phase = "EADDRINUSE", pick.name
+	r.Blockers = mergeBlockers(failAt, depAt)
+	if r.Verdict == Depends {
+		// Only a dependent answer turns on hidden facts; when a definite
+		// blocker decides, no hidden flag or cache can change it.
+		for _, p := range phases {
+			r.CacheDependent = r.CacheDependent || p.cache
+		}
+		for _, d := range depAt.depends {
+			if !slices.Contains(r.DependsOn, d) {
+				r.DependsOn = append(r.DependsOn, d)
+			}
+		}
+	}
+	r.Rule = conflictRule(r, pick.name)
+	r.Help = helpFor(n, r.Blockers)
+	return r
+}
+
+// firstPhase returns the first phase with verdict v, or nil.
+func firstPhase(phases []phase, v Verdict) *phase {
+	for i := range phases {
+		if phases[i].verdict == v {
+			return &phases[i]
+		}
+	}
+	return nil
+}
+
+// mergeBlockers lists the blockers of the phases once each, definite ones
+// first.
+func mergeBlockers(ps ...*phase) []Blocker {
+	var out []Blocker
 	seen := map[*sockscope.Socket]bool{}
-	for _, p := range []*phase{failAt, depAt} {
+	for _, p := range ps {
 		if p == nil {
 			continue
 		}
 		for _, b := range p.blockers {
 			if !seen[b.Socket] {
 				seen[b.Socket] = true
-				r.Blockers = append(r.Blockers, b)
-			}
-		}
-		for _, d := range p.depends {
-			if !slices.Contains(r.DependsOn, d) {
-				r.DependsOn = append(r.DependsOn, d)
+				out = append(out, b)
 			}
 		}
 	}
-	slices.SortStableFunc(r.Blockers, func(a, b Blocker) int {
-		if a.Definite == b.Definite {
+	slices.SortStableFunc(out, func(a, b Blocker) int {
+		switch {
+		case a.Definite == b.Definite:
 			return 0
-		}
-		if a.Definite {
+		case a.Definite:
 			return -1
 		}
 		return 1
 	})
-	if len(r.Blockers) > 0 {
-		first := r.Blockers[0]
-		r.Rule = describe(first.Socket) + ": " + first.Reason
-		if pick.name == "listen" && r.Verdict == Fail {
-			r.Rule = "bind() succeeds but listen() fails: the kernel repeats the conflict check at listen(). " + r.Rule
-		}
-	} else {
-		r.Rule = "no socket blocks the bind outright"
+	return out
+}
+
+// conflictRule explains a failing or dependent answer by its first
+// blocker.
+func conflictRule(r BindResult, phaseName string) string {
+	if len(r.Blockers) == 0 {
+		return "no socket blocks the bind outright"
 	}
-	if r.Verdict == Fail {
-		// A definite blocker decides: no hidden flag can change that.
-		r.DependsOn, r.CacheDependent = nil, false
+	first := r.Blockers[0]
+	rule := describe(first.Socket) + ": " + first.Reason
+	if phaseName == "listen" && r.Verdict == Fail {
+		rule = "bind() succeeds but listen() fails: the kernel repeats the conflict check at listen(). " + rule
 	}
 	if r.Verdict == Depends && r.CacheDependent && len(r.DependsOn) == 1 {
-		r.Rule += ". The full conflict check fails, but the kernel may skip it: the port's bind-bucket cache lets a socket through without the check when every earlier bind to the port had SO_REUSEADDR (and none listened), or when an earlier SO_REUSEPORT bind by the same uid covered this address. That cache depends on the order of past binds, which no interface exposes"
+		rule += ". The full conflict check fails, but the kernel may skip it: the port's bind-bucket cache lets a socket through without the check when every earlier bind to the port had SO_REUSEADDR (and none listened), or when an earlier SO_REUSEPORT bind by the same uid covered this address. That cache depends on the order of past binds, which no interface exposes"
 	}
-	r.Help = helpFor(n, r.Blockers)
-	return r
+	return rule
 }
 
 func okRule(n *view, owners []*view) string {

@@ -81,24 +81,12 @@ func runBindCheck(ctx context.Context, g *globals, o *bindCheckOptions, args []s
 	if err != nil {
 		return err
 	}
-	opts, err := g.options()
+	snap, err := g.collectPort(ctx, req.Proto, req.Addr.Port())
 	if err != nil {
 		return err
 	}
-	opts.AllNetNS = false
-	opts.Protos = []sockscope.Proto{req.Proto}
-	opts.Holders = true
-	opts.LocalPort = req.Addr.Port() // 0 (let the kernel choose) reads every port
-	snap, err := g.collect(ctx, opts)
+	env, envErr, err := g.loadEnv()
 	if err != nil {
-		return err
-	}
-	var env demux.Env
-	var envErr error
-	if err := g.inTargetNS(func() error {
-		env, envErr = sysenv.Load()
-		return nil
-	}); err != nil {
 		return err
 	}
 	if err := o.complete(&req, env); err != nil {
@@ -117,7 +105,37 @@ func runBindCheck(ctx context.Context, g *globals, o *bindCheckOptions, args []s
 	if err != nil {
 		return err
 	}
-	switch res.Verdict {
+	return verdictExit(res.Verdict)
+}
+
+// collectPort takes a snapshot of one protocol's sockets on one local
+// port (every port for 0) in the target namespace, with holders.
+func (g *globals) collectPort(ctx context.Context, proto sockscope.Proto, port uint16) (*sockscope.Snapshot, error) {
+	opts, err := g.options()
+	if err != nil {
+		return nil, err
+	}
+	opts.AllNetNS = false
+	opts.Protos = []sockscope.Proto{proto}
+	opts.Holders = true
+	opts.LocalPort = port
+	return g.collect(ctx, opts)
+}
+
+// loadEnv reads the bind environment of the target namespace. envErr
+// reports facts that could not be read (the Env keeps defaults for them);
+// err means the namespace could not be entered.
+func (g *globals) loadEnv() (env demux.Env, envErr, err error) {
+	err = g.inTargetNS(func() error {
+		env, envErr = sysenv.Load()
+		return nil
+	})
+	return env, envErr, err
+}
+
+// verdictExit is bind-check's exit status: 0 ok, 1 fail, 3 depends.
+func verdictExit(v demux.Verdict) error {
+	switch v {
 	case demux.Fail:
 		return &exitError{code: ExitError}
 	case demux.Depends:

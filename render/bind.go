@@ -101,7 +101,8 @@ func requestAddr(req demux.BindRequest) string {
 	return sockscope.FormatAddrPort(req.Addr)
 }
 
-// localText formats a blocker's local address.
+// localText formats a blocker's local address. It may hold a device name
+// (untrusted): the table sanitizes it.
 func localText(s *sockscope.Socket) string { return sockscope.FormatAddrPort(s.Local) }
 
 func writeBlockerGroup(b *strings.Builder, g demux.BlockerGroup) {
@@ -111,9 +112,9 @@ func writeBlockerGroup(b *strings.Builder, g demux.BlockerGroup) {
 	}
 	first := g.Sockets[0]
 	if len(g.Sockets) == 1 {
-		fmt.Fprintf(b, "  %s  %s %s %s  %s\n", mark, first.Proto, first.State, localText(first), HolderOrNone(first))
+		fmt.Fprintf(b, "  %s  %s %s %s  %s\n", mark, first.Proto, first.State, Sanitize(localText(first)), HolderOrNone(first))
 	} else {
-		fmt.Fprintf(b, "  %s  %d sockets: %s %s %s\n", mark, len(g.Sockets), first.Proto, first.State, localText(first))
+		fmt.Fprintf(b, "  %s  %d sockets: %s %s %s\n", mark, len(g.Sockets), first.Proto, first.State, Sanitize(localText(first)))
 		var ex []string
 		for _, s := range g.Sockets[:min(bindExamples, len(g.Sockets))] {
 			ex = append(ex, bindExample(s))

@@ -602,8 +602,12 @@ func udpBroadcast(r *LookupResult, cands []*view, src, dst netip.AddrPort, dif u
 }
 
 // udpConnected is U1 step 1: the hash4 table holds connected sockets with
-// a specific local address; the first exact 4-tuple match (newest first)
-// wins, with no scoring. It reports whether one matched.
+// a specific local address; the first exact 4-tuple match wins, with no
+// scoring (a device binding only has to match, it adds nothing). A socket
+// enters the head of its hash4 chain when it connects, so the most
+// recently connected one is found first. The snapshot does not show
+// connect order: it is taken to be bind order (see newestBound). It
+// reports whether one matched.
 func udpConnected(r *LookupResult, cands []*view, src, dst netip.AddrPort, dif uint32) bool {
 	var h4 []*view
 	for _, v := range cands {
@@ -614,10 +618,72 @@ func udpConnected(r *LookupResult, cands []*view, src, dst netip.AddrPort, dif u
 	if len(h4) == 0 {
 		return false
 	}
-	sortNewestFirst(h4)
-	r.step("connected", "a connected socket has exactly this 4-tuple (the hash4 table): the first match, the most recently hashed, takes the datagram without scoring", h4)
-	setResult(r, h4[:1], 0)
+	res, amb := newestBound(h4)
+	detail := "a connected socket has exactly this 4-tuple (the hash4 table): the first match takes the datagram without scoring"
+	if len(h4) > 1 {
+		detail += fmt.Sprintf("; %d sockets match, and the chain holds the most recently connected first, whether bound to the device or not; sockscope takes connect order to be bind order", len(h4))
+		if amb != 0 {
+			detail += ", which the dump tells only with SO_REUSEPORT known (an AF_INET6 socket with it sits at the tail of its port's chain, so the dump lists those oldest first)"
+		}
+	}
+	r.step("connected", detail+ambiguityText(len(res), amb), h4)
+	setResult(r, res, amb)
 	return true
+}
+
+// newestBound returns the most recently bound of vs (several, with
+// HiddenInput, when that turns on a SO_REUSEPORT that could not be read).
+// Within a family the dump lists a port's chain: head-inserted sockets
+// newest first, then AF_INET6 sockets with SO_REUSEPORT, which the kernel
+// appends at the tail, oldest first. Sockets of different families, or of
+// different parts of the chain, are ordered by inode.
+func newestBound(vs []*view) ([]*view, Ambiguity) {
+	var unk []*view
+	for _, v := range vs {
+		if v.fam == sockscope.FamilyInet6 && v.rp == unknown {
+			unk = append(unk, v)
+		}
+	}
+	if len(unk) > 12 {
+		return slices.Clone(vs), HiddenInput
+	}
+	var out []*view
+	for mask := 0; mask < 1<<len(unk); mask++ {
+		tail := func(v *view) bool {
+			if i := slices.Index(unk, v); i >= 0 {
+				return mask&(1<<i) != 0
+			}
+			return v.tail(v.rp)
+		}
+		best := vs[0]
+		for _, v := range vs[1:] {
+			if boundAfter(v, best, tail(v), tail(best)) {
+				best = v
+			}
+		}
+		if !slices.Contains(out, best) {
+			out = append(out, best)
+		}
+	}
+	if len(out) > 1 {
+		return out, HiddenInput
+	}
+	return out, 0
+}
+
+// boundAfter reports whether a was bound after b; ta and tb say whether
+// each sits at the tail of its chain.
+func boundAfter(a, b *view, ta, tb bool) bool {
+	if a.fam == b.fam && ta == tb && a.s.Seq != 0 && b.s.Seq != 0 {
+		if ta {
+			return a.s.Seq > b.s.Seq
+		}
+		return a.s.Seq < b.s.Seq
+	}
+	if a.s.Inode != b.s.Inode {
+		return a.s.Inode > b.s.Inode
+	}
+	return a.s.Cookie > b.s.Cookie
 }
 
 // udpScored is one udp4_lib_lookup2 pass over the sockets bound to addr

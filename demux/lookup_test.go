@@ -158,6 +158,47 @@ func TestLookupUDP(t *testing.T) {
 		wantOne(t, Lookup(f.snap, seg(sockscope.UDP, "127.0.0.9:5001", "127.0.0.1:53", 1), f.truth), s)
 		wantOne(t, Lookup(f.snap, seg(sockscope.UDP, "127.0.0.9:5001", "127.0.0.2:53", 1), f.truth), w)
 	})
+	t.Run("same 4-tuple: the newest connected wins, device or not", func(t *testing.T) {
+		// Property seed 1796036100734123377, scenario 4837: two AF_INET6
+		// sockets with SO_REUSEPORT connected to the same peer, the newer
+		// bound to lo. The kernel appends such sockets at the tail of the
+		// port's chain, so the dump lists the older first (Seq 1); the
+		// hash4 chain holds the newest connected first and a device
+		// binding adds nothing there (TestUDPConnectedKernel). Lookup
+		// used to read Seq 1 as the newer.
+		f := newFx()
+		older := f.add(sockscope.UDP, "[::1]:7000", sockscope.Established, so{ra: yes, rp: yes, remote: "[::1]:40000"})
+		newer := f.add(sockscope.UDP, "[::1]:7000", sockscope.Established, so{ra: no, rp: yes, dev: 1, remote: "[::1]:40000"})
+		older.Seq, newer.Seq = 1, 2
+		s := seg(sockscope.UDP, "[::1]:40000", "[::1]:7000", 1)
+		got := Lookup(f.snap, s, f.truth)
+		wantOne(t, got, newer)
+		if d := steps(got); !strings.Contains(d, "most recently connected") {
+			t.Errorf("the step does not give the rule:\n%s", d)
+		}
+		// The other way round: the older socket is the device-bound one
+		// and loses.
+		f.flags[older], f.flags[newer] = Flags{ReuseAddr: no, ReusePort: yes}, Flags{ReuseAddr: yes, ReusePort: yes}
+		older.Interface, newer.Interface = 1, 0
+		wantOne(t, Lookup(f.snap, s, f.truth), newer)
+		// Without SO_REUSEPORT both sit at the head: Seq 1 is the newer.
+		f.flags[older], f.flags[newer] = Flags{ReuseAddr: yes, ReusePort: no}, Flags{ReuseAddr: yes, ReusePort: no}
+		wantOne(t, Lookup(f.snap, s, f.truth), older)
+		// SO_REUSEPORT unknown: the dump order cannot be read.
+		got = Lookup(f.snap, s, nil)
+		wantOneOf(t, got, older, newer)
+		if got.Ambiguity != HiddenInput {
+			t.Errorf("ambiguity %v, want hidden-input only", got.Ambiguity.Strings())
+		}
+		// AF_INET sockets are never at the tail: Seq 1 is the newer.
+		g := newFx()
+		a := g.add(sockscope.UDP, "127.0.0.1:7000", sockscope.Established, so{ra: yes, rp: yes, remote: "127.0.0.5:40000"})
+		b := g.add(sockscope.UDP, "127.0.0.1:7000", sockscope.Established, so{ra: yes, rp: yes, dev: 1, remote: "127.0.0.5:40000"})
+		a.Seq, b.Seq = 2, 1
+		wantOne(t, Lookup(g.snap, seg(sockscope.UDP, "127.0.0.5:40000", "127.0.0.1:7000", 1), nil), b)
+		a.Seq, b.Seq = 1, 2
+		wantOne(t, Lookup(g.snap, seg(sockscope.UDP, "127.0.0.5:40000", "127.0.0.1:7000", 1), nil), a)
+	})
 	t.Run("tie goes to the newest", func(t *testing.T) {
 		// Issue 9 item 7a: no hash without SO_REUSEPORT; the kernel walks
 		// the chain newest first and keeps the first of equal scores

@@ -125,7 +125,9 @@ type LookupResult struct {
 // the verdict is OneOf with every possible receiver and the Ambiguity that
 // says why. Between unconnected UDP sockets without SO_REUSEPORT nothing is
 // hashed: the higher score wins, and a tie goes to the most recently bound
-// socket. A unicast destination outside Segment.Local gets NotLocal.
+// socket. Between connected sockets with the same 4-tuple there is no
+// score at all (a device binding only has to match): the most recently
+// connected wins, taken to be the most recently bound. A unicast destination outside Segment.Local gets NotLocal.
 func Lookup(snap *sockscope.Snapshot, seg Segment, flags FlagFunc) LookupResult {
 	var r LookupResult
 	r.step("hooks", "not inspected: TPROXY rules, sk_lookup BPF programs, bpf_sk_assign and reuseport BPF programs; if any is installed it can choose the socket first", nil)

@@ -131,20 +131,20 @@ func udpConnCase(specs []connSock, order []int, src, dst string, want int, bindA
 		}
 	}
 	if gotIdx != want {
-		errs = append(errs, fmt.Sprintf("kernel delivered to socket #%d (%s), want #%d", gotIdx, got, want))
+		errs = append(errs, fmt.Sprintf("kernel delivered to socket #%d %+v, want #%d", gotIdx, specs[gotIdx], want))
 	}
 	if !bindAge {
 		return errs
 	}
 	if res.Verdict != One || res.Socket != gotSock {
-		errs = append(errs, fmt.Sprintf("true flags: Lookup said %s %v, kernel chose #%d %s\n%s%s", res.Verdict, names(res.Candidates), gotIdx, got, steps(res), dumpText(snap, dstAP.Port())))
+		errs = append(errs, fmt.Sprintf("true flags: Lookup said %s %v, kernel chose #%d %+v\n%s%s", res.Verdict, names(res.Candidates), gotIdx, specs[gotIdx], steps(res), dumpText(snap, dstAP.Port())))
 	}
 	ok := hidden.Verdict == One && hidden.Socket == gotSock
 	for _, c := range hidden.Candidates {
 		ok = ok || (hidden.Verdict == OneOf && c == gotSock)
 	}
 	if !ok {
-		errs = append(errs, fmt.Sprintf("flags hidden: Lookup said %s %v, kernel chose #%d %s\n%s", hidden.Verdict, names(hidden.Candidates), gotIdx, got, steps(hidden)))
+		errs = append(errs, fmt.Sprintf("flags hidden: Lookup said %s %v, kernel chose #%d %+v\n%s", hidden.Verdict, names(hidden.Candidates), gotIdx, specs[gotIdx], steps(hidden)))
 	}
 	return errs
 }

@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -42,11 +43,32 @@ type IOStreams struct {
 	OutTTY bool
 	// Getenv reads the environment (NO_COLOR); nil means os.Getenv.
 	Getenv func(string) string
+	// TermSize returns the size of the terminal Out is, in columns and
+	// rows; nil or an error means unknown (every row is printed).
+	TermSize func() (width, height int, err error)
 }
 
 // System returns the process's own streams.
 func System() IOStreams {
-	return IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, OutTTY: term.IsTerminal(int(os.Stdout.Fd())), Getenv: os.Getenv}
+	fd := int(os.Stdout.Fd())
+	return IOStreams{
+		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		OutTTY:   term.IsTerminal(fd),
+		Getenv:   os.Getenv,
+		TermSize: func() (int, int, error) { return term.GetSize(fd) },
+	}
+}
+
+// termHeight returns the output terminal's height in rows, 0 if unknown.
+func (g *globals) termHeight() int {
+	if !g.io.OutTTY || g.io.TermSize == nil {
+		return 0
+	}
+	_, h, err := g.io.TermSize()
+	if err != nil || h <= 0 {
+		return 0
+	}
+	return h
 }
 
 // usageError is a mistake in the command line: exit status 2.
@@ -81,6 +103,10 @@ type globals struct {
 	procRoot string
 	// holdersTimeout bounds the holder scan (--holders-timeout).
 	holdersTimeout time.Duration
+
+	// endsOnInterrupt is set by a command whose normal end is an
+	// interrupt (serve, an unbounded watch): it then exits 0, not 130.
+	endsOnInterrupt bool
 }
 
 func (g *globals) style() render.Style {
@@ -107,7 +133,7 @@ func (g *globals) checkOutput() error {
 	case "table", "json", "ndjson":
 		return nil
 	}
-	return usagef("unknown output format %q for -o: use table, json or ndjson", g.output)
+	return usagef("unknown output format %q for -o: use table, json or ndjson\n%s", g.output, outputHint)
 }
 
 func (g *globals) options() (sockscope.Options, error) {
@@ -188,10 +214,15 @@ func parseFilter(args []string) (*query.Filter, error) {
 	return query.Parse(strings.Join(args, " "))
 }
 
-// Main runs the command line and returns the exit status.
+// Main runs the command line and returns the exit status. ctx is cancelled
+// on an interrupt (Ctrl-C, SIGTERM): a command that returns after ctx was
+// cancelled exits 130, whether or not it noticed, so that an interrupted
+// listing never reports success. Only serve and an unbounded watch, which
+// run until interrupted, end with 0 then.
 func Main(ctx context.Context, args []string, streams IOStreams) int {
-	// Output stops between writes once ctx is done (Ctrl-C): renderers
-	// write whole lines, so NDJSON is never left with a torn line.
+	// Output stops once ctx is done: renderers write whole lines, and
+	// ctxWriter splits large writes at line ends, so NDJSON is never left
+	// with a torn line.
 	streams.Out = ctxWriter{ctx: ctx, w: streams.Out}
 	g := &globals{io: streams}
 	root := newRoot(ctx, g)
@@ -200,20 +231,54 @@ func Main(ctx context.Context, args []string, streams IOStreams) int {
 	root.SetErr(streams.ErrOut)
 	root.SetIn(streams.In)
 	err := root.ExecuteContext(ctx)
+	if errors.Is(ctx.Err(), context.Canceled) {
+		if g.endsOnInterrupt && (err == nil || errors.Is(err, context.Canceled)) {
+			return ExitOK
+		}
+		return ExitInterrupted
+	}
 	return report(err, streams.ErrOut)
 }
 
-// ctxWriter refuses writes once ctx is done.
+// ExitInterrupted is the status after an interrupt: 128 + SIGINT, as a
+// shell reports a command killed by Ctrl-C.
+const ExitInterrupted = 130
+
+// ctxWriter refuses writes once ctx is done. A large write is split at
+// line ends into pieces of about ctxChunk bytes, ctx checked before each,
+// so that an interrupt during a long blocked write of many lines stops it
+// at a line boundary.
 type ctxWriter struct {
 	ctx context.Context
 	w   io.Writer
 }
 
+// ctxChunk is the size of the pieces ctxWriter writes: a quarter of a
+// pipe's default 64 KiB buffer.
+const ctxChunk = 16 << 10
+
 func (c ctxWriter) Write(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
+	written := 0
+	for len(p) > 0 {
+		if err := c.ctx.Err(); err != nil {
+			return written, err
+		}
+		n := len(p)
+		if n > ctxChunk {
+			// Cut after the first newline at or past ctxChunk, or
+			// write the rest whole if there is none.
+			if i := bytes.IndexByte(p[ctxChunk-1:], '\n'); i >= 0 {
+				n = ctxChunk + i
+			}
+		}
+		m, err := c.w.Write(p[:n])
+		written += m
+		if err != nil {
+			return written, err
+		}
+		p = p[n:]
 	}
-	return c.w.Write(p)
+	return written, nil
 }
 
 func report(err error, w io.Writer) int {
@@ -224,12 +289,12 @@ func report(err error, w io.Writer) int {
 		return ExitOK // the reader went away (| head): end quietly
 	}
 	if errors.Is(err, context.Canceled) {
-		return 130
+		return ExitInterrupted
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil && ee.Error() != "" {
-			printLines(w, "sockscope: "+ee.Error())
+			printLines(w, prefixed(ee.Error()))
 		}
 		return ee.code
 	}
@@ -239,12 +304,19 @@ func report(err error, w io.Writer) int {
 		return ExitUsage
 	}
 	var ue *usageError
-	if errors.As(err, &ue) || isFlagError(err) {
-		printLines(w, "sockscope: "+err.Error()+"\nRun 'sockscope --help' for usage.")
+	if errors.As(err, &ue) {
+		printLines(w, prefixed(err.Error())+"\nRun 'sockscope --help' for usage.")
 		return ExitUsage
 	}
-	printLines(w, "sockscope: "+err.Error())
+	printLines(w, prefixed(err.Error()))
 	return ExitError
+}
+
+// prefixed puts the program's name before msg once: the library's own
+// errors already start with "sockscope: " (its package name, as Go errors
+// do), and the user must not read it twice.
+func prefixed(msg string) string {
+	return "sockscope: " + strings.TrimPrefix(msg, "sockscope: ")
 }
 
 // printLines writes msg line by line, each made safe for a terminal: error
@@ -258,16 +330,93 @@ func printLines(w io.Writer, msg string) {
 	}
 }
 
-// isFlagError recognises cobra's own argument errors, which it returns as
-// plain errors.
-func isFlagError(err error) bool {
-	s := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "bad flag syntax"} {
-		if strings.Contains(s, p) {
-			return true
+// flagError turns an error of pflag's parser into a usage error that lists
+// the valid flags, and for -o without a format, says what -o means here.
+func flagError(cmd *cobra.Command, err error) error {
+	msg := err.Error()
+	var vr *pflag.ValueRequiredError
+	if errors.As(err, &vr) && vr.GetFlag() != nil && vr.GetFlag().Name == "output" {
+		msg += "\n" + outputHint
+	}
+	return &usageError{fmt.Sprintf("%s\nvalid flags for '%s': %s", msg, cmd.CommandPath(), flagList(cmd))}
+}
+
+// outputHint explains -o to ss users, for whom -o shows timers.
+const outputHint = "-o is the output format here (-o table, -o json or -o ndjson); ss's -o (timers) is not supported yet"
+
+// usageArgs makes every error of a command's argument check a usage error
+// (cobra's own checks return plain errors), with the command's usage line.
+func usageArgs(cmd *cobra.Command) {
+	check := cmd.Args
+	if check == nil {
+		return
+	}
+	cmd.Args = func(c *cobra.Command, args []string) error {
+		err := check(c, args)
+		if err == nil {
+			return nil
+		}
+		var ue *usageError
+		if errors.As(err, &ue) {
+			return err
+		}
+		return &usageError{fmt.Sprintf("%s: %s\nusage: %s", c.Name(), err, c.UseLine())}
+	}
+}
+
+// needArgs is an argument check: at least n arguments, or msg.
+func needArgs(n int, msg string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < n {
+			return &usageError{msg}
+		}
+		return nil
+	}
+}
+
+// suggestCommand returns the commands (names or aliases) a mistyped word
+// may have meant, nearest first. cobra's SuggestionsFor looks at names and
+// SuggestFor only, not at aliases, and the root command here takes filter
+// words, so cobra never reports an unknown command itself.
+func suggestCommand(root *cobra.Command, word string) []string {
+	if word == "" || strings.HasPrefix(word, "-") || strings.HasPrefix(word, ":") {
+		return nil
+	}
+	lw := strings.ToLower(word)
+	var out []string
+	for _, c := range root.Commands() {
+		if !c.IsAvailableCommand() {
+			continue
+		}
+		for _, name := range append([]string{c.Name()}, c.Aliases...) {
+			if d := editDistance(lw, strings.ToLower(name)); d <= 2 && d < len(name) || len(lw) >= 2 && strings.HasPrefix(name, lw) {
+				out = append(out, c.Name())
+				break
+			}
 		}
 	}
-	return false
+	return out
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func newRoot(ctx context.Context, g *globals) *cobra.Command {
@@ -301,16 +450,23 @@ netns NAME, container ID|NAME and unit NAME.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 && strings.HasPrefix(args[0], ":") {
-				return runPort(cmd.Context(), g, args[0], args[1:])
-			}
-			return runPorts(cmd.Context(), g, args)
-		},
 	}
-	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return &usageError{fmt.Sprintf("%s\nvalid flags for '%s': %s", err, cmd.CommandPath(), flagList(cmd))}
-	})
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 && strings.HasPrefix(args[0], ":") {
+			return runPort(cmd.Context(), g, args[0], args[1:])
+		}
+		err := runPorts(cmd.Context(), g, args)
+		// A filter that fails on its first word may be a mistyped
+		// command: "sockscope lss".
+		var se *query.SyntaxError
+		if errors.As(err, &se) && se.Pos == 0 {
+			if sug := suggestCommand(root, args[0]); len(sug) > 0 {
+				return usagef("unknown command or filter word %q: did you mean %s?", args[0], "sockscope "+strings.Join(sug, " or sockscope "))
+			}
+		}
+		return err
+	}
+	root.SetFlagErrorFunc(flagError)
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table, json or ndjson")
 	pf.BoolVar(&g.noColor, "no-color", false, "do not colour the output (also NO_COLOR, or when not a terminal)")
@@ -323,18 +479,20 @@ netns NAME, container ID|NAME and unit NAME.`,
 	_ = pf.MarkHidden("proc-root")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error { return g.checkOutput() }
 
-	root.AddCommand(newLsCmd(g), newPortCmd(g), newProcCmd(g))
-	addMore(root, g)
-	return root
-}
-
-// addMore is where commands defined in other files register.
-var moreCommands []func(*globals) *cobra.Command
-
-func addMore(root *cobra.Command, g *globals) {
-	for _, f := range moreCommands {
-		root.AddCommand(f(g))
+	root.AddCommand(
+		newLsCmd(g),
+		newPortCmd(g),
+		newProcCmd(g),
+		newWatchCmd(g),
+		newBindCheckCmd(g),
+		newDemuxCmd(g),
+		newLabCmd(g),
+		newServeCmd(g),
+	)
+	for _, c := range root.Commands() {
+		usageArgs(c)
 	}
+	return root
 }
 
 // parsePort parses a port argument: "8080", ":8080", "tcp/8080", ":http".

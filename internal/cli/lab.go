@@ -13,8 +13,6 @@ import (
 	"github.com/sockscope/sockscope/render"
 )
 
-func init() { moreCommands = append(moreCommands, newLabCmd) }
-
 type labOptions struct {
 	list    bool
 	timeout time.Duration

@@ -8,17 +8,7 @@ import (
 	"strings"
 
 	"github.com/sockscope/sockscope"
-	"github.com/sockscope/sockscope/demux"
-	"github.com/sockscope/sockscope/internal/sysenv"
 )
-
-func init() {
-	moreCommands = append(moreCommands, newBindCheckCmd, newDemuxCmd)
-	// The port view's explanation reads hidden socket options where it may.
-	portExplain = func(snap *sockscope.Snapshot, p sockscope.Port) []string {
-		return demux.AnalyzePort(snap, p, sysenv.ReadFlags).Sentences()
-	}
-}
 
 // oneNetNS is a usage error when the namespace flags name more than one
 // namespace: bind-check and demux read one.

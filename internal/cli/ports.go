@@ -9,6 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sockscope/sockscope"
+	"github.com/sockscope/sockscope/demux"
+	"github.com/sockscope/sockscope/internal/sysenv"
 	"github.com/sockscope/sockscope/query"
 	"github.com/sockscope/sockscope/render"
 	"github.com/sockscope/sockscope/views"
@@ -68,15 +70,12 @@ name; PROTO (tcp, udp, udplite) limits it to one protocol.
 		Example: `  sockscope port 8080
   sockscope port udp/53
   sockscope :https`,
-		Args: cobra.MinimumNArgs(1),
+		Args: needArgs(1, "port needs a port number or service name: sockscope port 443, sockscope port udp/53 or sockscope :443"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPort(cmd.Context(), g, args[0], args[1:])
 		},
 	}
 }
-
-// portExplain, when set, adds explanation sentences above a port's block.
-var portExplain func(snap *sockscope.Snapshot, p sockscope.Port) []string
 
 func runPort(ctx context.Context, g *globals, arg string, rest []string) error {
 	proto, num, err := parsePort(arg)
@@ -119,7 +118,7 @@ func runPort(ctx context.Context, g *globals, arg string, rest []string) error {
 		return nil
 	}
 	var explain []string
-	if portExplain != nil && st.TTY {
+	if st.TTY {
 		var protos []sockscope.Proto
 		for _, s := range kept {
 			if !slices.Contains(protos, s.Proto) {
@@ -127,7 +126,8 @@ func runPort(ctx context.Context, g *globals, arg string, rest []string) error {
 			}
 		}
 		for _, p := range protos {
-			explain = append(explain, portExplain(&full, sockscope.Port{Proto: p, Num: num})...)
+			// The explanation reads hidden socket options where it may.
+			explain = append(explain, demux.AnalyzePort(&full, sockscope.Port{Proto: p, Num: num}, sysenv.ReadFlags).Sentences()...)
 		}
 	}
 	return render.WritePort(out, explain, views.BuildPorts(snap, st.Services), snap.Sockets, st)

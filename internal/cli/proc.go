@@ -49,7 +49,7 @@ func runProc(ctx context.Context, g *globals, arg string) error {
 	opts.Holders = true
 	var pids []int
 	if perr == nil {
-		if _, err := statPID(g.procRoot, pid); err != nil {
+		if !sockscope.ProcessExists(g.procRoot, pid) {
 			return usagef("no process has PID %d: give the PID of a running process, or its name", pid)
 		}
 		pids = []int{pid}

@@ -11,10 +11,6 @@ import (
 	httpserver "github.com/sockscope/sockscope/internal/server"
 )
 
-func init() {
-	moreCommands = append(moreCommands, newServeCmd)
-}
-
 type serveOptions struct {
 	listen         string
 	metricsHolders bool
@@ -66,6 +62,7 @@ func runServe(ctx context.Context, g *globals, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
+	g.endsOnInterrupt = true
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)

@@ -1,26 +1,15 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"strconv"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sockscope/sockscope"
-	"github.com/sockscope/sockscope/internal/sockdiag"
 	"github.com/sockscope/sockscope/query"
 	"github.com/sockscope/sockscope/render"
 )
-
-func init() {
-	moreCommands = append(moreCommands, newWatchCmd)
-}
 
 // watchOptions are the flags of sockscope watch: ls's selection flags plus
 // the pace.
@@ -28,20 +17,6 @@ type watchOptions struct {
 	ls       lsOptions
 	interval time.Duration
 	count    int
-}
-
-// Event sources, as the "source" field of an NDJSON event names them.
-const (
-	sourcePoll    = "poll"
-	sourceDestroy = "destroy-event"
-)
-
-// watchEvent is one change: a socket added, removed or changed.
-type watchEvent struct {
-	at     time.Time
-	kind   string // "added", "removed" or "changed"
-	source string
-	sock   *sockscope.Socket
 }
 
 func newWatchCmd(g *globals) *cobra.Command {
@@ -116,11 +91,24 @@ func runWatch(ctx context.Context, g *globals, o *watchOptions, args []string) e
 		return err
 	}
 	o.ls.apply(&opts, flt)
+	// An unbounded watch ends with Ctrl-C: that is success.
+	g.endsOnInterrupt = o.count == 0
 
 	w := &watcher{g: g, o: o, flt: flt, opts: opts}
 	if g.source != "proc" && len(g.netns) == 0 && !g.allNetNS && watchesDestroyable(opts) {
-		w.startEvents()
-		defer w.stopEvents()
+		// Without destroy events (an old kernel, another OS) watch
+		// polls only.
+		ectx, cancel := context.WithCancel(ctx)
+		if evc, err := sockscope.WatchDestroyed(ectx); err == nil {
+			w.evc = evc
+			defer func() {
+				cancel()
+				for range evc { // closed once the kernel socket is
+				}
+			}()
+		} else {
+			cancel()
+		}
 	}
 	return w.run(ctx)
 }
@@ -137,12 +125,6 @@ func watchesDestroyable(opts sockscope.Options) bool {
 		}
 	}
 	return false
-}
-
-// destroyed is one destroy event: the socket with this cookie was freed.
-type destroyed struct {
-	cookie uint64
-	at     time.Time
 }
 
 // watcher holds the state of one watch run.
@@ -166,50 +148,10 @@ type watcher struct {
 	// them in the next header).
 	betweenRemoved int
 
-	events *sockdiag.DestroyEvents
-	evc    chan destroyed
-	stop   chan struct{}
-	wg     sync.WaitGroup
+	// evc delivers destroy events; nil without them.
+	evc <-chan sockscope.DestroyEvent
 
 	buf []byte
-}
-
-// startEvents subscribes to destroy events; without them (an old kernel,
-// another OS) watch polls only.
-func (w *watcher) startEvents() {
-	ev, err := sockdiag.SubscribeDestroy()
-	if err != nil {
-		return
-	}
-	w.events = ev
-	w.evc = make(chan destroyed, 1024)
-	w.stop = make(chan struct{})
-	errStop := errors.New("stop")
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		for {
-			err := ev.Read(func(r *sockdiag.InetRecord) error {
-				select {
-				case w.evc <- destroyed{cookie: r.Cookie, at: time.Now()}:
-					return nil
-				case <-w.stop:
-					return errStop
-				}
-			})
-			// Lost events are covered by the next snapshot.
-			if err != nil && !errors.Is(err, sockdiag.ErrEventsLost) {
-				return
-			}
-		}
-	}()
-}
-
-// stopEvents ends the reader goroutine and closes the socket.
-func (w *watcher) stopEvents() {
-	close(w.stop)
-	_ = w.events.Close() // wakes a blocked Read
-	w.wg.Wait()
 }
 
 func (w *watcher) run(ctx context.Context) error {
@@ -251,7 +193,11 @@ func (w *watcher) wait(ctx context.Context, tick <-chan time.Time) error {
 			return ctx.Err()
 		case <-tick:
 			return nil
-		case ev := <-w.evc: // nil channel without events: never ready
+		case ev, ok := <-w.evc: // nil channel without events: never ready
+			if !ok {
+				w.evc = nil // the subscription failed: poll only
+				continue
+			}
 			if err := w.destroyed(ev); err != nil {
 				return err
 			}
@@ -271,22 +217,22 @@ func mayTimeWait(st sockscope.State) bool {
 
 // destroyed handles one destroy event, joined by cookie with the sockets
 // the last snapshot showed; events of other sockets are ignored.
-func (w *watcher) destroyed(ev destroyed) error {
-	s, ok := w.known[ev.cookie]
-	if !ok || ev.cookie == 0 {
+func (w *watcher) destroyed(ev sockscope.DestroyEvent) error {
+	s, ok := w.known[ev.Cookie]
+	if !ok || ev.Cookie == 0 {
 		return nil
 	}
 	if s.Proto == sockscope.TCP && w.opts.States.Has(sockscope.TimeWait) && mayTimeWait(s.State) {
-		w.pending[ev.cookie] = ev.at
+		w.pending[ev.Cookie] = ev.Time
 		return nil
 	}
-	delete(w.known, ev.cookie)
-	w.gone[ev.cookie] = true
+	delete(w.known, ev.Cookie)
+	w.gone[ev.Cookie] = true
 	if w.g.output != "ndjson" {
 		w.betweenRemoved++
 		return nil
 	}
-	return w.writeEvents([]watchEvent{{at: ev.at, kind: "removed", source: sourceDestroy, sock: s}})
+	return w.writeEvents([]render.WatchEvent{{Time: ev.Time, Kind: render.EventRemoved, Source: render.SourceDestroy, Socket: s}})
 }
 
 // step diffs a snapshot with the previous one and reports the changes.
@@ -305,19 +251,19 @@ func (w *watcher) step(prev, snap *sockscope.Snapshot) error {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	evs := make([]watchEvent, 0, len(added)+len(removed)+len(changed))
+	evs := make([]render.WatchEvent, 0, len(added)+len(removed)+len(changed))
 	for _, s := range removed {
-		ev := watchEvent{at: at, kind: "removed", source: sourcePoll, sock: s}
+		ev := render.WatchEvent{Time: at, Kind: render.EventRemoved, Source: render.SourcePoll, Socket: s}
 		if t, ok := w.pending[s.Cookie]; ok && s.Cookie != 0 {
-			ev.at, ev.source = t, sourceDestroy
+			ev.Time, ev.Source = t, render.SourceDestroy
 		}
 		evs = append(evs, ev)
 	}
 	for _, s := range added {
-		evs = append(evs, watchEvent{at: at, kind: "added", source: sourcePoll, sock: s})
+		evs = append(evs, render.WatchEvent{Time: at, Kind: render.EventAdded, Source: render.SourcePoll, Socket: s})
 	}
 	for _, s := range changed {
-		evs = append(evs, watchEvent{at: at, kind: "changed", source: sourcePoll, sock: s})
+		evs = append(evs, render.WatchEvent{Time: at, Kind: render.EventChanged, Source: render.SourcePoll, Socket: s})
 	}
 	clear(w.gone)
 	clear(w.pending)
@@ -336,10 +282,13 @@ func (w *watcher) step(prev, snap *sockscope.Snapshot) error {
 }
 
 // writeEvents prints events as NDJSON lines, each written whole.
-func (w *watcher) writeEvents(evs []watchEvent) error {
+func (w *watcher) writeEvents(evs []render.WatchEvent) error {
 	buf := w.buf[:0]
 	for _, ev := range evs {
-		buf = appendWatchEvent(buf, ev)
+		var err error
+		if buf, err = render.AppendWatchEventJSON(buf, ev); err != nil {
+			return err
+		}
 		if len(buf) > 60<<10 {
 			if _, err := w.g.io.Out.Write(buf); err != nil {
 				return err
@@ -355,88 +304,41 @@ func (w *watcher) writeEvents(evs []watchEvent) error {
 	return err
 }
 
-// appendWatchEvent appends one event object and a newline.
-func appendWatchEvent(b []byte, ev watchEvent) []byte {
-	b = append(b, `{"version":`...)
-	b = strconv.AppendInt(b, render.SchemaVersion, 10)
-	b = append(b, `,"time":"`...)
-	b = ev.at.UTC().AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","event":"`...)
-	b = append(b, ev.kind...)
-	b = append(b, `","source":"`...)
-	b = append(b, ev.source...)
-	b = append(b, `","socket":`...)
-	b = render.AppendSocketJSON(b, ev.sock)
-	return append(b, "}\n"...)
-}
-
-// clearScreen moves the cursor home and clears the terminal.
-const clearScreen = "\x1b[H\x1b[2J"
-
 // writeScreen draws one refresh: a header line and the table, new rows
-// marked '+', changed ones '~'. On a terminal the screen is cleared first
-// and the whole frame is written at once.
-func (w *watcher) writeScreen(snap *sockscope.Snapshot, evs []watchEvent, first bool) error {
+// marked '+', changed ones '~'. On a terminal the screen is cleared first,
+// the table is cut to the terminal's height, and the whole frame is
+// written at once.
+func (w *watcher) writeScreen(snap *sockscope.Snapshot, evs []render.WatchEvent, first bool) error {
 	st := w.g.style()
 	st.Processes = w.o.ls.processes
 	st.Extended = w.o.ls.extended
-	var nAdded, nRemoved, nChanged int
-	marks := make(map[*sockscope.Socket]byte, len(evs))
+	f := render.WatchFrame{
+		Taken:    snap.Taken,
+		Sockets:  snap.Sockets,
+		Marks:    make(map[*sockscope.Socket]byte, len(evs)),
+		Removed:  w.betweenRemoved,
+		Interval: w.o.interval,
+		Count:    w.o.count,
+	}
+	if f.Taken.IsZero() {
+		f.Taken = time.Now()
+	}
 	for _, ev := range evs {
-		switch ev.kind {
-		case "added":
-			nAdded++
+		switch ev.Kind {
+		case render.EventAdded:
+			f.Added++
 			if !first {
-				marks[ev.sock] = '+'
+				f.Marks[ev.Socket] = '+'
 			}
-		case "removed":
-			nRemoved++
-		case "changed":
-			nChanged++
-			marks[ev.sock] = '~'
+		case render.EventRemoved:
+			f.Removed++
+		case render.EventChanged:
+			f.Changed++
+			f.Marks[ev.Socket] = '~'
 		}
 	}
-	nRemoved += w.betweenRemoved
-	var frame bytes.Buffer
 	if st.TTY {
-		frame.WriteString(clearScreen)
+		f.Height = w.g.termHeight()
 	}
-	at := snap.Taken
-	if at.IsZero() {
-		at = time.Now()
-	}
-	header := fmt.Sprintf("%s  %d sockets  +%d -%d ~%d  (every %s", at.Format("15:04:05"), len(snap.Sockets), nAdded, nRemoved, nChanged, w.o.interval)
-	if w.o.count > 0 {
-		header += fmt.Sprintf(", %d snapshots", w.o.count)
-	}
-	header += ")"
-	if !st.TTY {
-		header = "# " + header
-	}
-	frame.WriteString(render.Paint(header, render.Bold, st.Color))
-	frame.WriteString("\n")
-	if err := writeMarkedTable(&frame, snap.Sockets, marks, st); err != nil {
-		return err
-	}
-	_, err := w.g.io.Out.Write(frame.Bytes())
-	return err
-}
-
-// writeMarkedTable is render.WriteSockets with a leading mark column.
-func writeMarkedTable(out io.Writer, socks []*sockscope.Socket, marks map[*sockscope.Socket]byte, st render.Style) error {
-	t := render.NewTable(out, st.TTY, st.Color, append([]string{" "}, render.SocketHeader(st)...)...)
-	for _, s := range socks {
-		mark := render.Cell{Text: " "}
-		switch marks[s] {
-		case '+':
-			mark = render.Cell{Text: "+", Color: render.Green}
-		case '~':
-			mark = render.Cell{Text: "~", Color: render.Yellow}
-		}
-		t.Row(append([]render.Cell{mark}, render.SocketRow(s, st)...)...)
-		if t.Err() != nil {
-			break
-		}
-	}
-	return t.Flush()
+	return render.WriteWatchFrame(w.g.io.Out, f, st)
 }

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockscope/sockscope/render"
 )
 
 // sockInode returns the inode of a socket's file, as dumps report it.
@@ -239,15 +241,15 @@ func TestWatchOutputs(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("tty: exit %d: %s", code, errb.String())
 	}
-	frames := strings.Split(tty.String(), clearScreen)
+	frames := strings.Split(tty.String(), render.ClearScreen)
 	if len(frames) != 3 || frames[0] != "" {
 		t.Fatalf("tty output has %d screen clears, want 2:\n%q", len(frames)-1, tty.String())
 	}
 	row := fmt.Sprintf("127.0.0.1:%d", port)
-	if !strings.Contains(frames[1], "1 sockets  +1 -0 ~0") || !strings.Contains(frames[1], row) {
+	if !strings.Contains(frames[1], "1 socket  +1 -0 ~0") || !strings.Contains(frames[1], row) {
 		t.Errorf("first frame lacks the header or the listener:\n%s", frames[1])
 	}
-	if !strings.Contains(frames[2], "1 sockets  +1 -1 ~0") {
+	if !strings.Contains(frames[2], "1 socket  +1 -1 ~0") {
 		t.Errorf("second frame header, want +1 -1:\n%s", frames[2])
 	}
 	marked := false

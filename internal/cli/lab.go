@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -70,7 +69,10 @@ func runLab(ctx context.Context, g *globals, o *labOptions, args []string) error
 	}
 	st := g.style()
 	if o.list {
-		return writeLabList(g, st, exps)
+		if g.output == "table" {
+			return render.WriteLabList(g.io.Out, exps, st)
+		}
+		return render.WriteLabListJSON(g.io.Out, exps, g.output == "ndjson")
 	}
 	var reports []lab.Report
 	failed, skipped := 0, 0
@@ -87,11 +89,11 @@ func runLab(ctx context.Context, g *globals, o *labOptions, args []string) error
 		}
 		switch g.output {
 		case "table":
-			if err := writeLabReport(g, st, r); err != nil {
+			if err := render.WriteLabReport(g.io.Out, r, st); err != nil {
 				return err
 			}
 		case "ndjson":
-			if _, err := g.io.Out.Write(append(lab.AppendJSON(nil, r), '\n')); err != nil {
+			if err := render.WriteLabNDJSON(g.io.Out, r); err != nil {
 				return err
 			}
 		default:
@@ -100,20 +102,11 @@ func runLab(ctx context.Context, g *globals, o *labOptions, args []string) error
 	}
 	switch g.output {
 	case "table":
-		if _, err := fmt.Fprintf(g.io.Out, "lab: %d passed, %d failed, %d skipped\n", len(exps)-failed-skipped, failed, skipped); err != nil {
+		if err := render.WriteLabSummary(g.io.Out, len(exps)-failed-skipped, failed, skipped); err != nil {
 			return err
 		}
 	case "json":
-		b := []byte(`{"version":` + strconv.Itoa(render.SchemaVersion) + `,"experiments":[`)
-		for i, r := range reports {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, "\n  "...)
-			b = lab.AppendJSON(b, r)
-		}
-		b = append(b, "\n]}\n"...)
-		if _, err := g.io.Out.Write(b); err != nil {
+		if err := render.WriteLabJSON(g.io.Out, reports); err != nil {
 			return err
 		}
 	}
@@ -121,60 +114,4 @@ func runLab(ctx context.Context, g *globals, o *labOptions, args []string) error
 		return &exitError{code: ExitError, err: fmt.Errorf("lab: %d of %d experiments failed", failed, len(exps))}
 	}
 	return nil
-}
-
-func writeLabList(g *globals, st render.Style, exps []lab.Experiment) error {
-	if g.output != "table" {
-		b := []byte(`{"version":` + strconv.Itoa(render.SchemaVersion) + `,"experiments":[`)
-		if g.output == "ndjson" {
-			b = b[:0]
-		}
-		for i, e := range exps {
-			if i > 0 && g.output == "json" {
-				b = append(b, ',')
-			}
-			r := lab.AppendJSON(nil, lab.Report{Experiment: e})
-			// A listing has no result: keep only name and claim.
-			r = append(r[:strings.Index(string(r), `,"result"`)], '}')
-			b = append(b, r...)
-			if g.output == "ndjson" {
-				b = append(b, '\n')
-			}
-		}
-		if g.output == "json" {
-			b = append(b, "]}\n"...)
-		}
-		_, err := g.io.Out.Write(b)
-		return err
-	}
-	t := render.NewTable(g.io.Out, st.TTY, st.Color, "NAME", "CLAIM")
-	for _, e := range exps {
-		t.Row(render.Cell{Text: e.Name}, render.Cell{Text: e.Claim})
-	}
-	return t.Flush()
-}
-
-func writeLabReport(g *globals, st render.Style, r lab.Report) error {
-	w := g.io.Out
-	fmt.Fprintf(w, "%s %s\n", render.Paint("== "+r.Name+":", render.Bold, st.Color), r.Claim)
-	if len(r.Sockets) > 0 {
-		sst := st
-		sst.Processes = true
-		sst.Numeric = true
-		if err := render.WriteSockets(w, r.Sockets, sst); err != nil {
-			return err
-		}
-	}
-	for _, d := range r.Details {
-		fmt.Fprintf(w, "   %s\n", render.Sanitize(d))
-	}
-	c := render.Green
-	switch r.Result {
-	case lab.Fail:
-		c = render.Red
-	case lab.Skip:
-		c = render.Yellow
-	}
-	_, err := fmt.Fprintf(w, "%s %s\n\n", render.Paint(r.Result, c, st.Color), r.Name)
-	return err
 }

@@ -2,12 +2,9 @@ package lab
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sockscope/sockscope"
-	"github.com/sockscope/sockscope/render"
 )
 
 // Results of an experiment.
@@ -100,55 +97,4 @@ func Run(ctx context.Context, e Experiment, o Options) Report {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	return run(ctx, e, o)
-}
-
-// AppendJSON appends the report as a JSON object:
-// {"name","claim","result","namespace","details":[...],"sockets":[...]},
-// each socket as in docs/json.md.
-func AppendJSON(b []byte, r Report) []byte {
-	b = append(b, `{"name":`...)
-	b = appendString(b, r.Name)
-	b = append(b, `,"claim":`...)
-	b = appendString(b, r.Claim)
-	b = append(b, `,"result":`...)
-	b = appendString(b, r.Result)
-	if r.Namespace != "" {
-		b = append(b, `,"namespace":`...)
-		b = appendString(b, r.Namespace)
-	}
-	b = append(b, `,"details":[`...)
-	for i, d := range r.Details {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, d)
-	}
-	b = append(b, `],"sockets":[`...)
-	for i, s := range r.Sockets {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = render.AppendSocketJSON(b, s)
-	}
-	return append(b, "]}"...)
-}
-
-// appendString appends s as a JSON string. The texts are the package's
-// own (ASCII and addresses), but escape them fully anyway.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b = append(b, '\\', byte(r))
-		case r < 0x20 || r == 0x7f || r == 0x2028 || r == 0x2029 || r == 0xfffd:
-			b = append(b, `\u`...)
-			h := strconv.FormatUint(uint64(r), 16)
-			b = append(b, strings.Repeat("0", 4-len(h))...)
-			b = append(b, h...)
-		default:
-			b = append(b, string(r)...)
-		}
-	}
-	return append(b, '"')
 }

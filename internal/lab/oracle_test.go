@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"syscall"
@@ -76,30 +75,5 @@ func TestFind(t *testing.T) {
 	}
 	if _, ok := Find("no-such"); ok {
 		t.Error(`Find("no-such") found something`)
-	}
-}
-
-func TestAppendJSON(t *testing.T) {
-	r := Report{
-		Experiment: Experiment{Name: "x", Claim: "a \"quoted\" claim\n\x01"},
-		Result:     Pass, Namespace: Private,
-		Details: []string{"kernel: ok", "bad \xff utf8 \u2028"},
-		Sockets: []*sockscope.Socket{{Proto: sockscope.TCP, Family: sockscope.FamilyInet, State: sockscope.Listen,
-			Local: netip.MustParseAddrPort("127.0.0.1:8080"), Inode: 7}},
-	}
-	var got struct {
-		Name, Claim, Result, Namespace string
-		Details                        []string
-		Sockets                        []map[string]any
-	}
-	b := AppendJSON(nil, r)
-	if err := json.Unmarshal(b, &got); err != nil {
-		t.Fatalf("AppendJSON gave invalid JSON %s: %v", b, err)
-	}
-	if got.Name != "x" || got.Claim != r.Claim || got.Result != Pass || got.Namespace != Private || len(got.Details) != 2 || len(got.Sockets) != 1 {
-		t.Errorf("round trip: %+v", got)
-	}
-	if got.Sockets[0]["state"] != "LISTEN" {
-		t.Errorf("socket = %v", got.Sockets[0])
 	}
 }

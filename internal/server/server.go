@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -197,6 +198,11 @@ func writeJSON(w http.ResponseWriter, b []byte) {
 	_, _ = w.Write(b)
 }
 
+// errorJSON is the body of a failed JSON request.
+type errorJSON struct {
+	Error string `json:"error"`
+}
+
 // jsonError answers {"error": "..."}: 503 when the request gave up
 // waiting, 500 otherwise.
 func jsonError(w http.ResponseWriter, err error) {
@@ -204,8 +210,8 @@ func jsonError(w http.ResponseWriter, err error) {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		code = http.StatusServiceUnavailable
 	}
-	b := append([]byte(`{"error":`), render.AppendJSONString(nil, err.Error())...)
-	b = append(b, "}\n"...)
+	b, _ := json.Marshal(errorJSON{Error: err.Error()}) // one string: cannot fail
+	b = append(b, '\n')
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")

@@ -2,8 +2,12 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -136,5 +140,32 @@ func TestNSLabelsUnique(t *testing.T) {
 	}
 	if got := label(c); got != "host" {
 		t.Errorf("label(host) = %q, want host", got)
+	}
+}
+
+// TestJSONError: the error body is one JSON object whose "error" is the
+// message exactly, whatever bytes it holds; a request that gave up
+// waiting is 503, any other failure 500.
+func TestJSONError(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		code int
+	}{
+		{errors.New("collect: \"quoted\"\n\x1b[31m <html> \xff"), http.StatusInternalServerError},
+		{fmt.Errorf("wait: %w", context.Canceled), http.StatusServiceUnavailable},
+		{fmt.Errorf("wait: %w", context.DeadlineExceeded), http.StatusServiceUnavailable},
+	} {
+		rec := httptest.NewRecorder()
+		jsonError(rec, tt.err)
+		var body struct {
+			Error string `json:"error"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%v: body %q: %v", tt.err, rec.Body.Bytes(), err)
+		}
+		want := strings.ToValidUTF8(tt.err.Error(), "\ufffd")
+		if rec.Code != tt.code || body.Error != want || rec.Header().Get("Content-Type") != "application/json" {
+			t.Errorf("%q: %d %q (%s), want %d %q", tt.err, rec.Code, body.Error, rec.Header().Get("Content-Type"), tt.code, want)
+		}
 	}
 }

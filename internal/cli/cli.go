@@ -374,49 +374,68 @@ func needArgs(n int, msg string) cobra.PositionalArgs {
 	}
 }
 
-// suggestCommand returns the commands (names or aliases) a mistyped word
-// may have meant, nearest first. cobra's SuggestionsFor looks at names and
-// SuggestFor only, not at aliases, and the root command here takes filter
-// words, so cobra never reports an unknown command itself.
+// suggestCommand returns the commands a mistyped word may have meant: those
+// whose name or alias is nearest to it (at most 2 edits, a swap of two
+// letters counting as one), or begins with it. cobra's SuggestionsFor looks
+// at names and SuggestFor only, not at aliases, and the root command here
+// takes filter words, so cobra never reports an unknown command itself.
 func suggestCommand(root *cobra.Command, word string) []string {
 	if word == "" || strings.HasPrefix(word, "-") || strings.HasPrefix(word, ":") {
 		return nil
 	}
 	lw := strings.ToLower(word)
+	best := 3
 	var out []string
 	for _, c := range root.Commands() {
 		if !c.IsAvailableCommand() {
 			continue
 		}
+		d := 3
 		for _, name := range append([]string{c.Name()}, c.Aliases...) {
-			if d := editDistance(lw, strings.ToLower(name)); d <= 2 && d < len(name) || len(lw) >= 2 && strings.HasPrefix(name, lw) {
-				out = append(out, c.Name())
-				break
+			nd := editDistance(lw, name)
+			if nd >= len(name) {
+				continue // "x" is 2 edits from "ls", and means nothing
 			}
+			if len(lw) >= 2 && strings.HasPrefix(name, lw) {
+				nd = min(nd, 1)
+			}
+			d = min(d, nd)
+		}
+		switch {
+		case d < best:
+			best, out = d, []string{c.Name()}
+		case d == best && d <= 2:
+			out = append(out, c.Name())
 		}
 	}
 	return out
 }
 
-// editDistance is the Levenshtein distance between a and b, in bytes.
+// editDistance is the optimal string alignment distance between a and b,
+// in bytes: insertions, deletions, substitutions and swaps of two
+// neighbours each count 1.
 func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return d[len(a)][len(b)]
 }
 
 func newRoot(ctx context.Context, g *globals) *cobra.Command {

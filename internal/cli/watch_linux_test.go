@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -263,10 +264,6 @@ func TestWatchOutputs(t *testing.T) {
 	}
 }
 
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
 // TestWatchCancel checks that Ctrl-C (a cancelled context) ends an
 // unbounded watch at once and quietly, leaving no goroutine or descriptor
 // behind (the destroy-event socket is closed).
@@ -384,5 +381,49 @@ func TestWatchTimeWait(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("output:\n%s", strings.Join(raw, "\n"))
+	}
+}
+
+// TestWatchFitsTerminal: in a terminal 7 rows high, a frame of this
+// test's 10 UDP sockets shows the header, the table heading and 3 rows,
+// and says how many rows are left out, so the header never scrolls away.
+// In a pipe every row is printed.
+func TestWatchFitsTerminal(t *testing.T) {
+	var terms []string
+	for range 10 {
+		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		terms = append(terms, fmt.Sprintf("sport = :%d", c.LocalAddr().(*net.UDPAddr).Port))
+	}
+	flt := "( " + strings.Join(terms, " or ") + " ) and src 127.0.0.1"
+	var tty bytes.Buffer
+	var errb bytes.Buffer
+	code := Main(context.Background(), []string{"watch", "-ua", "-n", "--no-color", "--count", "1", flt},
+		IOStreams{In: strings.NewReader(""), Out: &tty, ErrOut: &errb, OutTTY: true, Getenv: func(string) string { return "" },
+			TermSize: func() (int, int, error) { return 80, 7, nil }})
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	frame := strings.TrimPrefix(tty.String(), render.ClearScreen)
+	lines := strings.Split(strings.TrimSuffix(frame, "\n"), "\n")
+	if len(lines) != 6 || !strings.Contains(lines[0], "10 sockets") || !strings.Contains(lines[0], "1 snapshot)") || lines[5] != "… 7 more rows not shown" {
+		t.Errorf("frame in a 7-row terminal, want header, heading, 3 rows and a count of 7 hidden:\n%s", frame)
+	}
+	for _, l := range lines[2:5] {
+		if !strings.Contains(l, "127.0.0.1:") {
+			t.Errorf("row %q is not one of the test's sockets", l)
+		}
+	}
+
+	// An unknown size (not a terminal, or the query failed) cuts nothing.
+	tty.Reset()
+	code = Main(context.Background(), []string{"watch", "-ua", "-n", "--no-color", "--count", "1", flt},
+		IOStreams{In: strings.NewReader(""), Out: &tty, ErrOut: &errb, OutTTY: true, Getenv: func(string) string { return "" },
+			TermSize: func() (int, int, error) { return 0, 0, errors.New("not a terminal") }})
+	if n := strings.Count(tty.String(), "127.0.0.1:"); code != 0 || n != 10 || strings.Contains(tty.String(), "not shown") {
+		t.Errorf("size unknown: exit %d, %d rows:\n%s", code, n, tty.String())
 	}
 }

@@ -30,7 +30,9 @@ compare it with the previous one by socket cookie.
 On a terminal the screen is redrawn each time: a header with the number of
 sockets and how many were added (+), removed (-) and changed (~, a new
 state, peer or queue length) since the last refresh, then the table, new
-rows marked '+' and changed ones '~'.
+rows marked '+' and changed ones '~'. Like top, the table is cut to the
+terminal's height, new and changed rows kept first, and a last line says
+how many rows are not shown: a filter narrows it.
 
 With -o ndjson (the default when the output is not a terminal) it prints
 one JSON object per event, one line each:

@@ -334,6 +334,15 @@ func printLines(w io.Writer, msg string) {
 // the valid flags, and for -o without a format, says what -o means here.
 func flagError(cmd *cobra.Command, err error) error {
 	msg := err.Error()
+	// "sockscope lss -t": the root command took "lss" as a filter word,
+	// and -t is not one of its flags.
+	if !cmd.HasParent() {
+		if a := cmd.Flags().Args(); len(a) > 0 {
+			if dm := didYouMean(cmd, "command or filter word", a[0]); dm != "" {
+				msg = dm + "\n" + msg
+			}
+		}
+	}
 	var vr *pflag.ValueRequiredError
 	if errors.As(err, &vr) && vr.GetFlag() != nil && vr.GetFlag().Name == "output" {
 		msg += "\n" + outputHint
@@ -372,6 +381,51 @@ func needArgs(n int, msg string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// didYouMean says which commands a mistyped word may have meant, or ""
+// when none is near.
+// what names the word's role: "command or filter word", "help topic".
+func didYouMean(root *cobra.Command, what, word string) string {
+	sug := suggestCommand(root, word)
+	if len(sug) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("unknown %s %q: did you mean sockscope %s?", what, word, strings.Join(sug, " or sockscope "))
+}
+
+// newHelpCmd is cobra's help command, but an unknown topic is a usage
+// error with a suggestion, not the root's help with status 0.
+func newHelpCmd(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [COMMAND]",
+		Short: "Help about any command",
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := root.Find(args)
+			if err == nil && cmd == root && len(rest) > 0 {
+				if msg := didYouMean(root, "help topic", rest[0]); msg != "" {
+					return &usageError{msg}
+				}
+				return usagef("unknown help topic %q: the commands are %s", rest[0], strings.Join(commandNames(root), ", "))
+			}
+			if err != nil {
+				return &usageError{err.Error()}
+			}
+			return cmd.Help()
+		},
+	}
+}
+
+// commandNames lists the root's commands, help aside.
+func commandNames(root *cobra.Command) []string {
+	var names []string
+	for _, c := range root.Commands() {
+		if c.IsAvailableCommand() && c.Name() != "help" {
+			names = append(names, c.Name())
+		}
+	}
+	return names
 }
 
 // suggestCommand returns the commands a mistyped word may have meant: those
@@ -479,12 +533,13 @@ netns NAME, container ID|NAME and unit NAME.`,
 		// command: "sockscope lss".
 		var se *query.SyntaxError
 		if errors.As(err, &se) && se.Pos == 0 {
-			if sug := suggestCommand(root, args[0]); len(sug) > 0 {
-				return usagef("unknown command or filter word %q: did you mean %s?", args[0], "sockscope "+strings.Join(sug, " or sockscope "))
+			if msg := didYouMean(root, "command or filter word", args[0]); msg != "" {
+				return &usageError{msg}
 			}
 		}
 		return err
 	}
+	root.SetHelpCommand(newHelpCmd(root))
 	root.SetFlagErrorFunc(flagError)
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table, json or ndjson")

@@ -34,7 +34,9 @@ func TestUsageHelp(t *testing.T) {
 		{[]string{"lss"}, []string{`"lss"`, "did you mean sockscope ls?"}, nil},
 		{[]string{"sokets"}, []string{"did you mean sockscope ls?"}, nil},
 		{[]string{"prot", "80"}, []string{"did you mean sockscope port"}, nil},
-		{[]string{"wtch", "-t"}, nil, nil}, // -t is not a root flag: a flag error
+		{[]string{"lss", "-tlnp"}, []string{`"lss"`, "did you mean sockscope ls?", "-t"}, nil}, // a flag error of the root
+		{[]string{"help", "lss"}, []string{`unknown help topic "lss"`, "did you mean sockscope ls?"}, nil},
+		{[]string{"help", "zzzzzz"}, []string{`unknown help topic "zzzzzz"`, "ls, port, proc"}, nil},
 		{[]string{"stat", "established"}, []string{"bad filter", `"state"`}, []string{"did you mean sockscope"}},
 		{[]string{"port"}, []string{"port needs a port number", "sockscope port 443", "sockscope :443"}, nil},
 		{[]string{"ls", "-tano"}, []string{"-o is the output format here", "table", "ndjson", "ss's -o (timers) is not supported"}, nil},

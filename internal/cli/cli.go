@@ -536,6 +536,10 @@ netns NAME, container ID|NAME and unit NAME.`,
 			if msg := didYouMean(root, "command or filter word", args[0]); msg != "" {
 				return &usageError{msg}
 			}
+			// "sockscope 80", "sockscope http": a port without its colon.
+			if _, _, perr := parsePort(args[0]); perr == nil {
+				return usagef("%q is not a filter: for everything about port %s, write sockscope :%s or sockscope port %s", args[0], args[0], args[0], args[0])
+			}
 		}
 		return err
 	}

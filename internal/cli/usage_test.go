@@ -38,6 +38,7 @@ func TestUsageHelp(t *testing.T) {
 		{[]string{"help", "lss"}, []string{`unknown help topic "lss"`, "did you mean sockscope ls?"}, nil},
 		{[]string{"help", "zzzzzz"}, []string{`unknown help topic "zzzzzz"`, "ls, port, proc"}, nil},
 		{[]string{"stat", "established"}, []string{"bad filter", `"state"`}, []string{"did you mean sockscope"}},
+		{[]string{"8080"}, []string{`"8080" is not a filter`, "sockscope :8080", "sockscope port 8080"}, nil},
 		{[]string{"port"}, []string{"port needs a port number", "sockscope port 443", "sockscope :443"}, nil},
 		{[]string{"ls", "-tano"}, []string{"-o is the output format here", "table", "ndjson", "ss's -o (timers) is not supported"}, nil},
 		{[]string{"ls", "-tano", "state", "established"}, []string{`unknown output format "state"`, "-o is the output format here", "timers"}, nil},

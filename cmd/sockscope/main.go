@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,8 +14,5 @@ func main() {
 	// Asking for SIGPIPE turns a write to a closed pipe into EPIPE, which the
 	// CLI treats as "the reader is done" and exits quietly.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, os.Args[1:], cli.System())
-	stop()
-	os.Exit(code)
+	os.Exit(cli.Run())
 }

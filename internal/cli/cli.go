@@ -9,8 +9,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode"
@@ -220,6 +223,58 @@ func parseFilter(args []string) (*query.Filter, error) {
 // listing never reports success. Only serve and an unbounded watch, which
 // run until interrupted, end with 0 then.
 func Main(ctx context.Context, args []string, streams IOStreams) int {
+	return execute(ctx, args, streams, func() bool { return errors.Is(ctx.Err(), context.Canceled) })
+}
+
+// Run is the command sockscope: it runs the command line with the
+// process's arguments and streams, SIGINT and SIGTERM cancelling it, and
+// returns the exit status. A signal that arrived before the command ended
+// makes the status 130 even when the command finished before the signal
+// reached its context (signal delivery lags under load).
+func Run() int {
+	return runSignals(os.Args[1:], System())
+}
+
+// runSignals is Run with the arguments and streams given.
+func runSignals(args []string, streams IOStreams) int {
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var caught atomic.Bool
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-sigc:
+			caught.Store(true)
+			cancel()
+		case <-done:
+		}
+	}()
+	return execute(ctx, args, streams, func() bool {
+		// A signal sent but not yet handled by any thread is pending
+		// in the kernel.
+		pending := signalPending(syscall.SIGINT, syscall.SIGTERM)
+		// Stop returns once every signal the runtime caught has been
+		// delivered to sigc; then the goroutine has taken it, or it
+		// is still there.
+		signal.Stop(sigc)
+		// Later ones are discarded rather than killing the process
+		// while it reports the status. (Ignore before Stop would drop
+		// caught signals not yet delivered.)
+		signal.Ignore(os.Interrupt, syscall.SIGTERM)
+		close(done)
+		wg.Wait()
+		return pending || caught.Load() || len(sigc) > 0
+	})
+}
+
+// execute runs the command line; interrupted, called once after the
+// command returns, says whether it was interrupted.
+func execute(ctx context.Context, args []string, streams IOStreams, interrupted func() bool) int {
 	// Output stops once ctx is done: renderers write whole lines, and
 	// ctxWriter splits large writes at line ends, so NDJSON is never left
 	// with a torn line.
@@ -231,7 +286,7 @@ func Main(ctx context.Context, args []string, streams IOStreams) int {
 	root.SetErr(streams.ErrOut)
 	root.SetIn(streams.In)
 	err := root.ExecuteContext(ctx)
-	if errors.Is(ctx.Err(), context.Canceled) {
+	if interrupted() {
 		if g.endsOnInterrupt && (err == nil || errors.Is(err, context.Canceled)) {
 			return ExitOK
 		}

@@ -10,9 +10,9 @@ import (
 	"testing"
 )
 
-// TestFindProcesses starts a process under a name no other has (a copy of
+// TestProcessesNamed starts a process under a name no other has (a copy of
 // sleep named after this test's PID) and finds it by that name.
-func TestFindProcesses(t *testing.T) {
+func TestProcessesNamed(t *testing.T) {
 	sleep, err := exec.LookPath("sleep")
 	if err != nil {
 		t.Skip("no sleep binary")
@@ -42,15 +42,15 @@ func TestFindProcesses(t *testing.T) {
 	if ProcessExists("", 0) || ProcessExists("", -1) {
 		t.Error("ProcessExists accepts PID 0 or -1")
 	}
-	pids, err := FindProcesses("", name)
+	pids, err := ProcessesNamed("", name)
 	if err != nil || !slices.Equal(pids, []int{pid}) {
-		t.Errorf("FindProcesses(%q) = %v, %v; want [%d]", name, pids, err, pid)
+		t.Errorf("ProcessesNamed(%q) = %v, %v; want [%d]", name, pids, err, pid)
 	}
 }
 
-// TestFindProcessesFS reads a procfs-like tree: only numeric entries count,
+// TestProcessesNamedFS reads a procfs-like tree: only numeric entries count,
 // a missing comm is skipped, and the PIDs come sorted.
-func TestFindProcessesFS(t *testing.T) {
+func TestProcessesNamedFS(t *testing.T) {
 	root := t.TempDir()
 	for dir, comm := range map[string]string{"12": "web\n", "7": "web\n", "13": "webby\n", "self": "web\n", "9": ""} {
 		if err := os.MkdirAll(filepath.Join(root, dir), 0o755); err != nil {
@@ -62,16 +62,16 @@ func TestFindProcessesFS(t *testing.T) {
 			}
 		}
 	}
-	if pids, err := FindProcesses(root, "web"); err != nil || !slices.Equal(pids, []int{7, 12}) {
-		t.Errorf("FindProcesses(web) = %v, %v; want [7 12]", pids, err)
+	if pids, err := ProcessesNamed(root, "web"); err != nil || !slices.Equal(pids, []int{7, 12}) {
+		t.Errorf("ProcessesNamed(web) = %v, %v; want [7 12]", pids, err)
 	}
-	if pids, err := FindProcesses(root, "nobody"); err != nil || len(pids) != 0 {
-		t.Errorf("FindProcesses(nobody) = %v, %v; want none", pids, err)
+	if pids, err := ProcessesNamed(root, "nobody"); err != nil || len(pids) != 0 {
+		t.Errorf("ProcessesNamed(nobody) = %v, %v; want none", pids, err)
 	}
 	if !ProcessExists(root, 9) || ProcessExists(root, 10) {
 		t.Error("ProcessExists on the fake tree")
 	}
-	if _, err := FindProcesses(filepath.Join(root, "missing"), "web"); err == nil {
-		t.Error("FindProcesses on a missing procfs: no error")
+	if _, err := ProcessesNamed(filepath.Join(root, "missing"), "web"); err == nil {
+		t.Error("ProcessesNamed on a missing procfs: no error")
 	}
 }

@@ -3,7 +3,6 @@ package sockscope
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/sockscope/sockscope/internal/sockdiag"
@@ -33,15 +32,12 @@ type DestroyEvent struct {
 // Events the kernel dropped because the receiver lagged (its queue
 // overran) are not reported: a caller that must not miss a removal
 // compares snapshots as well. Without destroy events (another OS, an old
-// kernel) it returns an error wrapping ErrNotSupported or the kernel's
-// error.
+// kernel) it returns an *OpError wrapping ErrNotSupported or the
+// kernel's error.
 func WatchDestroyed(ctx context.Context) (<-chan DestroyEvent, error) {
 	ev, err := sockdiag.SubscribeDestroy()
 	if err != nil {
-		if errors.Is(err, sockdiag.ErrNotSupported) {
-			err = fmt.Errorf("%w: %w", ErrNotSupported, err)
-		}
-		return nil, fmt.Errorf("sockscope: watch destroy events: %w", err)
+		return nil, &OpError{Op: "watch destroy events", Err: err}
 	}
 	ch := make(chan DestroyEvent, 1024)
 	// Close wakes a blocked Read once ctx is done.

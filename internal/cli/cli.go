@@ -35,6 +35,9 @@ const (
 	ExitError   = 1 // a runtime error (or bind-check: would fail)
 	ExitUsage   = 2 // bad flags, arguments or filter
 	ExitDepends = 3 // bind-check: the answer depends on a hidden flag
+	// ExitInterrupted follows SIGINT or SIGTERM before the command ended:
+	// 128 + SIGINT, as a shell reports a command killed by Ctrl-C.
+	ExitInterrupted = 130
 )
 
 // IOStreams are the command's input and outputs.
@@ -295,10 +298,6 @@ func execute(ctx context.Context, args []string, streams IOStreams, interrupted 
 	return report(err, streams.ErrOut)
 }
 
-// ExitInterrupted is the status after an interrupt: 128 + SIGINT, as a
-// shell reports a command killed by Ctrl-C.
-const ExitInterrupted = 130
-
 // ctxWriter refuses writes once ctx is done. A large write is split at
 // line ends into pieces of about ctxChunk bytes, ctx checked before each,
 // so that an interrupt during a long blocked write of many lines stops it
@@ -439,8 +438,7 @@ func needArgs(n int, msg string) cobra.PositionalArgs {
 }
 
 // didYouMean says which commands a mistyped word may have meant, or ""
-// when none is near.
-// what names the word's role: "command or filter word", "help topic".
+// when none is near; what names the word's role ("help topic").
 func didYouMean(root *cobra.Command, what, word string) string {
 	sug := suggestCommand(root, word)
 	if len(sug) == 0 {

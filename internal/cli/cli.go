@@ -423,7 +423,11 @@ func usageArgs(cmd *cobra.Command) {
 		if errors.As(err, &ue) {
 			return err
 		}
-		return &usageError{fmt.Sprintf("%s: %s\nusage: %s", c.Name(), err, c.UseLine())}
+		msg := fmt.Sprintf("%s: %s\nusage: %s", c.Name(), err, c.UseLine())
+		if c.HasAvailableSubCommands() {
+			msg += "\ncommands: " + strings.Join(commandNames(c), ", ")
+		}
+		return &usageError{msg}
 	}
 }
 
@@ -620,9 +624,29 @@ netns NAME, container ID|NAME and unit NAME.`,
 		newLabCmd(g),
 		newServeCmd(g),
 	)
+	// cobra adds help and completion when it executes; add them now so
+	// that their argument checks are usage errors too, with the streams
+	// set first (the completion scripts are written to the stream the
+	// command had when it was made).
+	root.SetOut(g.io.Out)
+	root.SetErr(g.io.ErrOut)
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
-		usageArgs(c)
+		if c.Name() == "completion" && !c.Runnable() {
+			// Not runnable, cobra would print its help with status 0
+			// for "completion bogus".
+			c.RunE = func(c *cobra.Command, args []string) error { return c.Help() }
+		}
 	}
+	var wrap func(*cobra.Command)
+	wrap = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			usageArgs(sub)
+			wrap(sub)
+		}
+	}
+	wrap(root)
 	return root
 }
 

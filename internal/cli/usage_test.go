@@ -46,6 +46,8 @@ func TestUsageHelp(t *testing.T) {
 		{[]string{"serve", "now"}, []string{"serve:", "usage: sockscope serve"}, nil},
 		{[]string{"bind-check"}, []string{"bind-check:", "usage: sockscope bind-check"}, nil},
 		{[]string{"demux", "tcp"}, []string{"demux:", "usage: sockscope demux"}, nil},
+		{[]string{"completion", "tcsh"}, []string{`"tcsh"`, "bash, fish, powershell, zsh"}, nil},
+		{[]string{"completion", "bash", "extra"}, []string{`"extra"`, "usage: sockscope completion bash"}, nil},
 		{[]string{"watch", "--count", "many"}, []string{`"many"`, "--count"}, nil},
 		{[]string{"lab", "--timeout", "soon"}, []string{`"soon"`, "--timeout"}, nil},
 	} {
@@ -160,5 +162,14 @@ func TestCtxWriterLines(t *testing.T) {
 	long := bytes.Repeat([]byte("y"), 3*ctxChunk)
 	if n, err := (ctxWriter{ctx: context.Background(), w: &got}).Write(long); err != nil || n != len(long) {
 		t.Errorf("Write of one long line = %d, %v", n, err)
+	}
+}
+
+// TestCompletionWritesToStreams: the completion script goes to the
+// command's output stream, not to the process's stdout.
+func TestCompletionWritesToStreams(t *testing.T) {
+	code, out, stderr := runArgs(context.Background(), "completion", "bash")
+	if code != ExitOK || !strings.Contains(out, "bash completion") || stderr != "" {
+		t.Errorf("completion bash: exit %d, %d bytes out, stderr %q", code, len(out), stderr)
 	}
 }

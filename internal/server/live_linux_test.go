@@ -482,7 +482,7 @@ func TestServeShutdown(t *testing.T) {
 	addr := ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, ln, New(Config{})) }()
+	go func() { done <- Serve(ctx, ln, New(Config{}), ServeOptions{}) }()
 	resp, _ := get(t, "http://"+addr+"/metrics")
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET /metrics = %d", resp.StatusCode)

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sockscope/sockscope"
+	"github.com/sockscope/sockscope/render"
 	"github.com/sockscope/sockscope/views"
 )
 
@@ -154,25 +155,28 @@ func nsList(snap *sockscope.Snapshot) []*sockscope.NetNS {
 
 // nsLabels returns the netns label of each namespace: its name, or
 // "name/inode" where two namespaces share a name, so that label sets
-// never collide.
+// never collide. Names are escaped as on a terminal (render.Sanitize):
+// a label value is valid UTF-8 whatever bytes the name holds, and reads
+// as the NETNS column of 'sockscope ls -A' does.
 func nsLabels(snap *sockscope.Snapshot) func(*sockscope.NetNS) string {
 	all := nsList(snap)
 	names := map[string]int{}
 	for _, ns := range all {
 		if ns != nil {
-			names[ns.Name]++
+			names[render.Sanitize(ns.Name)]++
 		}
 	}
 	labels := make(map[*sockscope.NetNS]string, len(all))
 	for _, ns := range all {
-		switch {
-		case ns == nil:
+		if ns == nil {
 			labels[ns] = ""
-		case names[ns.Name] > 1 || ns.Name == "":
-			labels[ns] = ns.Name + "/" + strconv.FormatUint(ns.Inode, 10)
-		default:
-			labels[ns] = ns.Name
+			continue
 		}
+		name := render.Sanitize(ns.Name)
+		if names[name] > 1 || name == "" {
+			name += "/" + strconv.FormatUint(ns.Inode, 10)
+		}
+		labels[ns] = name
 	}
 	return func(ns *sockscope.NetNS) string { return labels[ns] }
 }

@@ -9,13 +9,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/sockscope/sockscope"
 	"github.com/sockscope/sockscope/render"
@@ -32,7 +36,8 @@ var pageCSP = buildCSP(page)
 type CollectFunc func(ctx context.Context, opts sockscope.Options) (*sockscope.Snapshot, error)
 
 // Config says what the handler collects and how much at once. The zero
-// value collects the caller's namespace with sockscope.Collect.
+// value collects the caller's namespace with sockscope.Collect and checks
+// no Host header.
 type Config struct {
 	// Options is the base of every collection: namespaces, source, proc
 	// root. Protos, States and Holders are set per endpoint.
@@ -52,18 +57,45 @@ type Config struct {
 	MaxCollections int
 	// CollectTimeout bounds one collection; 0 means 30s.
 	CollectTimeout time.Duration
-	// LocalHostsOnly refuses requests whose Host is not an IP literal or
-	// "localhost": set it when listening on loopback, against DNS
-	// rebinding.
-	LocalHostsOnly bool
+	// MaxReplies bounds the requests for sockets (/api/*, /metrics) that
+	// are answered at once, from their turn to the last byte of the
+	// reply; 0 means 4.
+	MaxReplies int
+	// MaxQueue bounds the requests that wait for a reply slot; a request
+	// that finds the queue full is answered 503 with Retry-After at
+	// once. 0 means 16.
+	MaxQueue int
+	// QueueTimeout bounds a request's wait for a reply slot, after which
+	// it is answered 503 with Retry-After; 0 means 10s.
+	QueueTimeout time.Duration
+	// WriteTimeout bounds the writing of one reply, from its first byte;
+	// a client that reads slower loses its connection. 0 means 30s.
+	WriteTimeout time.Duration
+	// AllowedHosts, when not empty, restricts the Host header of every
+	// request (against DNS rebinding) to these names, compared without
+	// case, or an IP literal, which no rebinding can produce. "*" allows
+	// any host. Requests naming another host get 421.
+	AllowedHosts []string
+	// ErrorLog receives one line per handler failure (never a stack
+	// trace); nil means the standard logger.
+	ErrorLog *log.Logger
 }
+
+// RetryAfter is the Retry-After, in seconds, of a 503 answered because
+// the server is busy.
+const RetryAfter = 5
 
 // Server is the HTTP handler. It is safe for concurrent use.
 type Server struct {
-	cfg Config
-	mux *http.ServeMux
-	sem chan struct{}
-	col *collector
+	cfg     Config
+	mux     *http.ServeMux
+	sem     chan struct{} // collections running
+	replies chan struct{} // replies in flight
+	queue   chan struct{} // requests waiting for a reply slot
+	fl      flights
+	col     *collector
+	hosts   map[string]bool
+	anyHost bool
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -82,30 +114,105 @@ func New(cfg Config) *Server {
 	if cfg.CollectTimeout <= 0 {
 		cfg.CollectTimeout = 30 * time.Second
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), sem: make(chan struct{}, cfg.MaxCollections)}
+	if cfg.MaxReplies <= 0 {
+		cfg.MaxReplies = 4
+	}
+	if cfg.MaxQueue <= 0 {
+		cfg.MaxQueue = 16
+	}
+	if cfg.QueueTimeout <= 0 {
+		cfg.QueueTimeout = 10 * time.Second
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 30 * time.Second
+	}
+	if cfg.ErrorLog == nil {
+		cfg.ErrorLog = log.Default()
+	}
+	s := &Server{
+		cfg:     cfg,
+		mux:     http.NewServeMux(),
+		sem:     make(chan struct{}, cfg.MaxCollections),
+		replies: make(chan struct{}, cfg.MaxReplies),
+		queue:   make(chan struct{}, cfg.MaxQueue),
+		hosts:   map[string]bool{},
+	}
+	for _, h := range cfg.AllowedHosts {
+		if h == "*" {
+			s.anyHost = true
+		}
+		s.hosts[strings.ToLower(strings.TrimSuffix(h, "."))] = true
+	}
+	s.fl.pending = map[bool]*flight{}
+	s.fl.last = map[bool]chan struct{}{}
 	s.col = &collector{s: s}
 	s.mux.HandleFunc("GET /{$}", s.servePage)
-	s.mux.HandleFunc("GET /api/ports", s.servePorts)
-	s.mux.HandleFunc("GET /api/sockets", s.serveSockets)
-	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
+	s.mux.HandleFunc("GET /api/ports", s.admitted(s.servePorts))
+	s.mux.HandleFunc("GET /api/sockets", s.admitted(s.serveSockets))
+	s.mux.HandleFunc("GET /metrics", s.admitted(s.serveMetrics))
 	return s
 }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	tw := &trackingWriter{ResponseWriter: w}
+	defer s.recoverPanic(tw, r)
+	// Every answer gets written within WriteTimeout of its start; the
+	// socket endpoints move the deadline when their reply begins.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
-	if s.cfg.LocalHostsOnly && !localHost(r.Host) {
-		http.Error(w, "sockscope: this server answers only to an IP address or localhost in the Host header", http.StatusMisdirectedRequest)
+	if len(s.cfg.AllowedHosts) > 0 && !s.hostAllowed(r.Host) {
+		http.Error(tw, "sockscope: this server does not answer to the host named in the Host header (see serve --allowed-hosts)", http.StatusMisdirectedRequest)
 		return
 	}
-	s.mux.ServeHTTP(w, r)
+	s.mux.ServeHTTP(tw, r)
 }
 
-// localHost reports whether a Host header names an IP literal or localhost.
-func localHost(host string) bool {
+// recoverPanic turns a handler's panic into one log line and a plain 500,
+// never a stack trace.
+func (s *Server) recoverPanic(w *trackingWriter, r *http.Request) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler { //nolint:errorlint // compared as net/http does
+		panic(v)
+	}
+	s.cfg.ErrorLog.Printf("sockscope: serve: %s %s: internal error: %s", r.Method, render.Sanitize(r.URL.Path), render.Sanitize(fmt.Sprint(v)))
+	if w.wrote {
+		panic(http.ErrAbortHandler) // the status is gone: cut the reply short
+	}
+	http.Error(w, "sockscope: internal error (logged by the server)", http.StatusInternalServerError)
+}
+
+// trackingWriter remembers whether the status has been written.
+type trackingWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (t *trackingWriter) WriteHeader(code int) {
+	t.wrote = true
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t *trackingWriter) Write(b []byte) (int, error) {
+	t.wrote = true
+	return t.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (t *trackingWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
+
+// hostAllowed reports whether a Host header names an IP literal or an
+// allowed host.
+func (s *Server) hostAllowed(host string) bool {
+	if s.anyHost {
+		return true
+	}
 	if h, port, err := net.SplitHostPort(host); err == nil {
 		if !allDigits(port) {
 			return false // a Host header's port is empty or a number
@@ -114,10 +221,10 @@ func localHost(host string) bool {
 	} else if len(host) >= 2 && host[0] == '[' && host[len(host)-1] == ']' {
 		host = host[1 : len(host)-1]
 	}
-	if strings.EqualFold(host, "localhost") {
+	if net.ParseIP(host) != nil {
 		return true
 	}
-	return net.ParseIP(host) != nil
+	return host != "" && s.hosts[strings.ToLower(strings.TrimSuffix(host, "."))]
 }
 
 func allDigits(s string) bool {
@@ -127,24 +234,6 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
-}
-
-// snapshot takes one snapshot once a collection slot is free, waiting no
-// longer than ctx.
-func (s *Server) snapshot(ctx context.Context, opts sockscope.Options) (*sockscope.Snapshot, error) {
-	select {
-	case s.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("server: wait for a collection slot: %w", ctx.Err())
-	}
-	defer func() { <-s.sem }()
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.CollectTimeout)
-	defer cancel()
-	snap, err := s.cfg.Collect(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("server: collect: %w", err)
-	}
-	return snap, nil
 }
 
 func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
@@ -169,33 +258,37 @@ func (s *Server) servePorts(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, err)
 		return
 	}
-	var buf bytes.Buffer
-	if err := render.WritePortsJSON(&buf, views.BuildPorts(snap, s.cfg.Services)); err != nil {
-		jsonError(w, err)
-		return
+	v := views.BuildPorts(snap, s.cfg.Services)
+	s.startReply(w, "application/json")
+	if err := render.WritePortsJSON(w, v); err != nil && !isConnError(err) {
+		s.cfg.ErrorLog.Printf("sockscope: serve: /api/ports: %s", firstLine(err))
 	}
-	writeJSON(w, buf.Bytes())
 }
 
+// serveSockets streams the socket list: it is encoded in chunks of at most
+// 256 KiB while it is written, never held whole.
 func (s *Server) serveSockets(w http.ResponseWriter, r *http.Request) {
 	snap, err := s.snapshot(r.Context(), s.apiOptions())
 	if err != nil {
 		jsonError(w, err)
 		return
 	}
-	var buf bytes.Buffer
-	if err := render.WriteSocketsJSON(&buf, snap.Sockets, snap.Warnings); err != nil {
-		jsonError(w, err)
-		return
+	s.startReply(w, "application/json")
+	if err := render.WriteSocketsJSON(w, snap.Sockets, snap.Warnings); err != nil && !isConnError(err) {
+		s.cfg.ErrorLog.Printf("sockscope: serve: /api/sockets: %s", firstLine(err))
 	}
-	writeJSON(w, buf.Bytes())
 }
 
-func writeJSON(w http.ResponseWriter, b []byte) {
+// startReply sends the status line and headers at once, so that a client
+// that stops reading has them, and gives the body WriteTimeout.
+func (s *Server) startReply(w http.ResponseWriter, contentType string) {
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", "no-store")
-	_, _ = w.Write(b)
+	w.WriteHeader(http.StatusOK)
+	_ = rc.Flush()
 }
 
 // errorJSON is the body of a failed JSON request.
@@ -203,12 +296,20 @@ type errorJSON struct {
 	Error string `json:"error"`
 }
 
-// jsonError answers {"error": "..."}: 503 when the request gave up
-// waiting, 500 otherwise.
+// isConnError reports a failed write to the client, which is the client's
+// business, not the server's.
+func isConnError(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrHandlerTimeout) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// jsonError answers {"error": "..."}: 503 with Retry-After when the
+// server was busy or the request gave up waiting, 500 otherwise.
 func jsonError(w http.ResponseWriter, err error) {
 	code := http.StatusInternalServerError
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errBusy) {
 		code = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
 	}
 	b, _ := json.Marshal(errorJSON{Error: err.Error()}) // one string: cannot fail
 	b = append(b, '\n')
@@ -220,47 +321,36 @@ func jsonError(w http.ResponseWriter, err error) {
 }
 
 // serveMetrics runs one scrape through a registry made for this request,
-// so the collection can wait on and be cancelled with the request.
+// so the collection can wait on and be cancelled with the request. A
+// failed gathering is logged in one line; the body says only that it
+// failed, never how (client_golang's errors carry stack traces).
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	reg := prometheus.NewPedanticRegistry()
 	if err := reg.Register(scrape{col: s.col, ctx: r.Context()}); err != nil {
-		http.Error(w, "sockscope: "+err.Error(), http.StatusInternalServerError)
+		s.cfg.ErrorLog.Printf("sockscope: serve: /metrics: %s", firstLine(err))
+		http.Error(w, "sockscope: internal error (logged by the server)", http.StatusInternalServerError)
 		return
 	}
-	promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.HTTPErrorOnError}).ServeHTTP(w, r)
+	g := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		mfs, err := reg.Gather()
+		if err != nil {
+			s.cfg.ErrorLog.Printf("sockscope: serve: /metrics: %s", firstLine(err))
+			return nil, errors.New("sockscope: gathering the metrics failed (logged by the server)")
+		}
+		return mfs, nil
+	})
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.HTTPErrorOnError}).ServeHTTP(w, r)
 }
 
-// Serve serves h on ln until ctx is done, then shuts down gracefully,
-// giving open requests up to 5 seconds. It returns nil after a clean
-// shutdown.
-func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    32 << 10,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
+// firstLine is err's message up to its first line break, escaped: one
+// log line, whatever the error holds.
+func firstLine(err error) string {
+	msg := err.Error()
+	if i := strings.IndexAny(msg, "\r\n"); i >= 0 {
+		msg = msg[:i] + " [...]"
 	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	select {
-	case err := <-done:
-		return fmt.Errorf("server: serve %s: %w", ln.Addr(), err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := srv.Shutdown(sctx)
-	if serr := <-done; !errors.Is(serr, http.ErrServerClosed) && serr != nil {
-		return fmt.Errorf("server: serve %s: %w", ln.Addr(), serr)
-	}
-	if err != nil {
-		_ = srv.Close()
-		return fmt.Errorf("server: shut down %s: %w", ln.Addr(), err)
-	}
-	return nil
+	return render.Sanitize(msg)
 }
 
 // buildCSP allows the page's inline <script> and <style> by hash.

@@ -69,7 +69,7 @@ func TestPageSelfContained(t *testing.T) {
 }
 
 func TestRoutes(t *testing.T) {
-	h := New(Config{LocalHostsOnly: true})
+	h := New(Config{AllowedHosts: []string{"localhost"}})
 	for _, tt := range []struct {
 		method, path, host string
 		want               int
@@ -96,7 +96,9 @@ func TestRoutes(t *testing.T) {
 	}
 }
 
-func TestLocalHost(t *testing.T) {
+func TestHostAllowed(t *testing.T) {
+	s := New(Config{AllowedHosts: []string{"localhost"}})
+	localHost := s.hostAllowed
 	for _, tt := range []struct {
 		host string
 		want bool
@@ -104,7 +106,8 @@ func TestLocalHost(t *testing.T) {
 		{"127.0.0.1", true}, {"127.0.0.1:80", true}, {"[::1]:80", true}, {"::1", true},
 		{"localhost", true}, {"LOCALHOST:1", true}, {"10.1.2.3:9464", true},
 		{"", false}, {"example.com", false}, {"localhost.example.com", false},
-		{"[::1", false}, {"127.0.0.1.nip.io:80", false},
+		{"[::1", false}, {"127.0.0.1.nip.io:80", false}, {"attacker.example", false},
+		{"localhost.:9464", true}, {"localhost:80x", false},
 	} {
 		if got := localHost(tt.host); got != tt.want {
 			t.Errorf("localHost(%q) = %v, want %v", tt.host, got, tt.want)
@@ -112,7 +115,27 @@ func TestLocalHost(t *testing.T) {
 	}
 }
 
+// TestAllowedHostsList: names are allowed only when listed; "*" allows any.
+func TestAllowedHostsList(t *testing.T) {
+	s := New(Config{AllowedHosts: []string{"MyHost.example", "box"}})
+	for _, tt := range []struct {
+		host string
+		want bool
+	}{
+		{"myhost.example:9464", true}, {"BOX", true}, {"box.", true}, {"10.0.0.7:9464", true},
+		{"localhost", false}, {"attacker.example:9464", false}, {"myhost.example.attacker.example", false},
+	} {
+		if got := s.hostAllowed(tt.host); got != tt.want {
+			t.Errorf("hostAllowed(%q) with %v = %v, want %v", tt.host, s.cfg.AllowedHosts, got, tt.want)
+		}
+	}
+	if any := New(Config{AllowedHosts: []string{"*"}}); !any.hostAllowed("attacker.example") {
+		t.Errorf(`AllowedHosts ["*"] refused attacker.example`)
+	}
+}
+
 func FuzzLocalHost(f *testing.F) {
+	localHost := New(Config{AllowedHosts: []string{"localhost"}}).hostAllowed
 	for _, s := range []string{"127.0.0.1:1", "[::1]:2", "localhost", "a.b", "[", ":", ""} {
 		f.Add(s)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sockscope/sockscope"
+	"github.com/sockscope/sockscope/render"
 )
 
 // errBusy is the cause of a 503: the queue was full, or the wait for a
@@ -70,6 +71,7 @@ func busy(w http.ResponseWriter, r *http.Request, err error) {
 		jsonError(w, err)
 		return
 	}
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(10 * time.Second))
 	w.Header().Set("Retry-After", fmt.Sprint(RetryAfter))
 	http.Error(w, "sockscope: "+err.Error(), http.StatusServiceUnavailable)
 }
@@ -174,10 +176,22 @@ func (s *Server) fly(f *flight) {
 	ctx, cancel := context.WithTimeout(f.ctx, s.cfg.CollectTimeout)
 	defer cancel()
 	s.fl.started.Add(1)
-	snap, err := s.cfg.Collect(ctx, f.opts)
+	snap, err := s.collect(ctx, f.opts)
 	if err != nil {
 		f.err = fmt.Errorf("server: collect: %w", err)
 		return
 	}
 	f.snap = snap
+}
+
+// collect runs Collect, turning a panic into an error and one log line:
+// it runs on no request's goroutine, where nothing else would recover it.
+func (s *Server) collect(ctx context.Context, opts sockscope.Options) (snap *sockscope.Snapshot, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.cfg.ErrorLog.Printf("sockscope: serve: collect: internal error: %s", render.Sanitize(fmt.Sprint(v)))
+			snap, err = nil, errors.New("internal error (logged by the server)")
+		}
+	}()
+	return s.cfg.Collect(ctx, opts)
 }

@@ -311,6 +311,8 @@ func jsonError(w http.ResponseWriter, err error) {
 		code = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
 	}
+	// The request may have waited past the deadline set on its arrival.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(10 * time.Second))
 	b, _ := json.Marshal(errorJSON{Error: err.Error()}) // one string: cannot fail
 	b = append(b, '\n')
 	h := w.Header()

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -98,10 +100,121 @@ func TestServeBadFlags(t *testing.T) {
 		{"serve", "--listen", ":9464x"},
 		{"serve", "extra"},
 		{"serve", "-o", "json"},
+		{"serve", "--allowed-hosts", "host:80"},
+		{"serve", "--web.config.file", "/nonexistent/web.yml"},
 	} {
 		_, stderr, code := runCLI(t, args...)
 		if code != ExitUsage {
 			t.Errorf("%q: exit %d, want %d; stderr %q", args, code, ExitUsage, stderr)
+		}
+	}
+}
+
+// startServe runs 'sockscope serve ARGS...' until the test ends and
+// returns the base URL it prints, and its stderr.
+func startServe(t *testing.T, args ...string) (base string, errb *lockedBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	errb = &lockedBuffer{}
+	var out lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, append([]string{"serve"}, args...), IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: errb, Getenv: func(string) string { return "" }})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != ExitOK {
+				t.Errorf("serve exited %d; stderr %q", code, errb.String())
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("serve did not stop within 10s of cancel")
+		}
+	})
+	re := regexp.MustCompile(`serving on (https?://[^ ]+:\d+)/`)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := re.FindStringSubmatch(errb.String()); m != nil {
+			return m[1], errb
+		}
+		select {
+		case code := <-done:
+			done <- code
+			t.Fatalf("serve exited %d early: %s", code, errb.String())
+		default:
+		}
+	}
+	t.Fatalf("serve printed no address within 10s: %q", errb.String())
+	return "", nil
+}
+
+func hostStatus(t *testing.T, url, host string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Host = host
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s Host %q: %v", url, host, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestServeAnyIPv4: --listen 0.0.0.0:0 binds IPv4 only (no [::]
+// dual-stack), warns that nothing protects it, and still refuses a
+// foreign Host name while accepting IP literals and this machine's name.
+func TestServeAnyIPv4(t *testing.T) {
+	base, errb := startServe(t, "--listen", "0.0.0.0:0")
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(base, "http://"))
+	if !strings.HasPrefix(base, "http://0.0.0.0:") {
+		t.Errorf("bound %s, want 0.0.0.0", base)
+	}
+	if !strings.Contains(errb.String(), "warning: 0.0.0.0:"+port+" is not a loopback address") {
+		t.Errorf("no warning for a non-loopback listener: %q", errb.String())
+	}
+	// The kernel's answer: IPv4 loopback connects, IPv6 loopback does not.
+	if c, err := net.DialTimeout("tcp4", "127.0.0.1:"+port, 5*time.Second); err != nil {
+		t.Errorf("IPv4 connect: %v", err)
+	} else {
+		c.Close()
+	}
+	if c, err := net.DialTimeout("tcp6", "[::1]:"+port, 5*time.Second); err == nil {
+		c.Close()
+		t.Errorf("[::1]:%s accepted a connection: 0.0.0.0 was bound dual-stack", port)
+	}
+	url := "http://127.0.0.1:" + port + "/"
+	if got := hostStatus(t, url, "attacker.example:"+port); got != http.StatusMisdirectedRequest {
+		t.Errorf("Host attacker.example = %d, want 421", got)
+	}
+	if got := hostStatus(t, url, "127.0.0.1:"+port); got != 200 {
+		t.Errorf("Host 127.0.0.1 = %d, want 200", got)
+	}
+	if name, err := os.Hostname(); err == nil && name != "" {
+		if got := hostStatus(t, url, name+":"+port); got != 200 {
+			t.Errorf("Host %s (this machine) = %d, want 200", name, got)
+		}
+	}
+}
+
+// TestServeAllowedHosts: --allowed-hosts replaces the default names.
+func TestServeAllowedHosts(t *testing.T) {
+	base, errb := startServe(t, "--listen", "127.0.0.1:0", "--allowed-hosts", "sockscope.example,other.example")
+	if strings.Contains(errb.String(), "warning") {
+		t.Errorf("warning on loopback: %q", errb.String())
+	}
+	for host, want := range map[string]int{"sockscope.example": 200, "OTHER.example": 200, "localhost": http.StatusMisdirectedRequest, "attacker.example": http.StatusMisdirectedRequest, "[::1]": 200} {
+		if got := hostStatus(t, base+"/", host); got != want {
+			t.Errorf("Host %s = %d, want %d", host, got, want)
+		}
+	}
+}
+
+func TestListenNetwork(t *testing.T) {
+	for host, want := range map[string]string{"0.0.0.0": "tcp4", "127.0.0.1": "tcp4", "::": "tcp6", "::1": "tcp6", "": "tcp", "localhost": "tcp"} {
+		if got := listenNetwork(host); got != want {
+			t.Errorf("listenNetwork(%q) = %s, want %s", host, got, want)
 		}
 	}
 }

@@ -10,11 +10,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sockscope/sockscope"
+	"github.com/sockscope/sockscope/render"
 )
 
 // TestPageSelfContained: the page loads nothing from outside and never
@@ -189,6 +192,48 @@ func TestJSONError(t *testing.T) {
 		want := strings.ToValidUTF8(tt.err.Error(), "\ufffd")
 		if rec.Code != tt.code || body.Error != want || rec.Header().Get("Content-Type") != "application/json" {
 			t.Errorf("%q: %d %q (%s), want %d %q", tt.err, rec.Code, body.Error, rec.Header().Get("Content-Type"), tt.code, want)
+		}
+	}
+}
+
+// TestPageNeutralizesText runs the page's neutral() (every text the page
+// shows goes through it, see el()) under node and compares it with the
+// terminal's escaping, render.Sanitize: bidirectional overrides such as
+// U+202E must not reorder the page.
+func TestPageNeutralizesText(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("needs node to run the page's script")
+	}
+	src := regexp.MustCompile(`(?s)function neutral\(s\) \{.*?\n\}\n`).Find(page)
+	if src == nil {
+		t.Fatal("page has no function neutral(s)")
+	}
+	if !bytes.Contains(page, []byte("e.textContent = neutral(text)")) {
+		t.Error("el() does not pass its text through neutral()")
+	}
+	inputs := []string{
+		"plain ascii", "ünïcödé 端口", "rtl\u202eevil.exe", "iso\u2066late\u2069", "lrm\u200e rlm\u200f zw\u200b\u200d bom\ufeff alm\u061c",
+		"esc\x1b]0;T\a\x1b[2J", "two\nlines\tand\rcr", "del\x7f c1\u0085\u009b", "ls\u2028ps\u2029", "tag\U000e0041", "pua\ue000",
+	}
+	js, err := json.Marshal(inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := string(src) + "process.stdout.write(JSON.stringify(" + string(js) + ".map(neutral)));"
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, node, "-e", script).Output()
+	if err != nil {
+		t.Fatalf("node: %v", err)
+	}
+	var got []string
+	if err := json.Unmarshal(out, &got); err != nil || len(got) != len(inputs) {
+		t.Fatalf("node printed %q: %v", out, err)
+	}
+	for i, in := range inputs {
+		if want := render.Sanitize(in); got[i] != want {
+			t.Errorf("neutral(%q) = %q, want %q as on a terminal", in, got[i], want)
 		}
 	}
 }

@@ -11,9 +11,24 @@
 //	                  `sockscope ls -a -p -o json` prints it
 //	GET /metrics      Prometheus text exposition from a private registry
 //
-// Every request that needs sockets takes a fresh [sockscope.Snapshot]; at most
-// [Config.MaxCollections] collections run at once, and the others wait for
-// a turn for as long as their request lives.
+// # Limits
+//
+// Every request that needs sockets gets a fresh [sockscope.Snapshot]: one
+// from a collection that started after the request arrived. Requests
+// with the same options that arrive while a collection runs share the
+// next one; at most [Config.MaxCollections] collections run at once, and
+// none runs once every request waiting for it has gone.
+//
+// At most [Config.MaxReplies] such requests are answered at once, from
+// their turn to the last byte of the reply; [Config.MaxQueue] more wait
+// up to [Config.QueueTimeout], and the rest are answered 503 with
+// Retry-After ([RetryAfter] seconds). The status line is sent as soon as
+// the snapshot is ready; /api/sockets is encoded in chunks while it is
+// written, and every reply must be read within [Config.WriteTimeout].
+// So a client that stops reading costs at most one reply slot, an
+// encoding buffer of 256 KiB and a share of one snapshot, for
+// WriteTimeout. A panic is logged in one line and answered 500 with a
+// plain message: no response carries a stack trace.
 //
 // # Metrics
 //
@@ -37,9 +52,13 @@
 // # Security
 //
 // The socket list names processes and their command lines. Serve it on
-// loopback (the CLI's default) or behind an authenticating proxy. With
-// [Config.LocalHostsOnly] the handler refuses requests whose Host header is
-// not an IP literal or "localhost", which defeats DNS rebinding against a
-// loopback listener. The page sets a strict Content-Security-Policy: its
-// script and style are allowed by hash, nothing else loads.
+// loopback (the CLI's default), or with TLS and basic auth from an
+// exporter web configuration file ([ServeOptions.WebConfigFile]). With
+// [Config.AllowedHosts] the handler refuses requests whose Host header is
+// neither an IP literal nor an allowed name, which defeats DNS rebinding.
+// The page sets a strict Content-Security-Policy: its script and style
+// are allowed by hash, nothing else loads; it shows every string from the
+// server as text, with controls and bidirectional overrides escaped.
+// Namespace names in label values are escaped as on a terminal
+// (render.Sanitize), so they are valid UTF-8.
 package server

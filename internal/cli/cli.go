@@ -261,6 +261,12 @@ func runSignals(args []string, streams IOStreams) int {
 		// A signal sent but not yet handled by any thread is pending
 		// in the kernel.
 		pending := signalPending(syscall.SIGINT, syscall.SIGTERM)
+		// A second channel keeps the signals caught while sigc is
+		// stopped: with no channel registered, the runtime would
+		// apply the default action (exit) to a signal arriving
+		// between Stop and Ignore.
+		late := make(chan os.Signal, 1)
+		signal.Notify(late, os.Interrupt, syscall.SIGTERM)
 		// Stop returns once every signal the runtime caught has been
 		// delivered to sigc; then the goroutine has taken it, or it
 		// is still there.
@@ -271,7 +277,7 @@ func runSignals(args []string, streams IOStreams) int {
 		signal.Ignore(os.Interrupt, syscall.SIGTERM)
 		close(done)
 		wg.Wait()
-		return pending || caught.Load() || len(sigc) > 0
+		return pending || caught.Load() || len(sigc) > 0 || len(late) > 0
 	})
 }
 

@@ -49,11 +49,19 @@ func ExampleConnection_Reverse() {
 	// tcp 127.0.0.1:443 -> 127.0.0.1:40000
 }
 
-// FormatAddrPort prints endpoints as ss does.
+// FormatAddrPort prints an address as ss does; a socket's own endpoints
+// also need its IPV6_V6ONLY flag, which tells "[::]" (IPv6 only) from "*"
+// (dual-stack).
 func ExampleFormatAddrPort() {
 	fmt.Println(sockscope.FormatAddrPort(mustAddrPort("0.0.0.0:80")))
 	fmt.Println(sockscope.FormatAddrPort(mustAddrPort("[::1]:8080")))
+	fmt.Println(sockscope.FormatSocketAddrPort(mustAddrPort("[::]:80"), sockscope.Yes))
+	fmt.Println(sockscope.FormatSocketAddrPort(mustAddrPort("[::]:80"), sockscope.No))
+	fmt.Println(sockscope.FormatSocketAddrPort(mustAddrPort("[::]:0"), sockscope.No))
 	// Output:
-	// *:80
+	// 0.0.0.0:80
 	// [::1]:8080
+	// [::]:80
+	// *:80
+	// *:*
 }

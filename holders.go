@@ -70,6 +70,7 @@ func attachHolders(snap *Snapshot, res *holders.Result, err error, took time.Dur
 	hidden := 0
 	var slab []Holder
 	for _, s := range snap.Sockets {
+		s.HoldersScanned = true
 		if s.Inode == 0 {
 			continue
 		}

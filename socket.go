@@ -178,18 +178,25 @@ type Socket struct {
 	Expires uint32
 	Timer   uint8
 	Retrans uint8
-	// V6Only is IPV6_V6ONLY of an AF_INET6 socket where the kernel tells it.
+	// V6Only is IPV6_V6ONLY of an AF_INET6 socket where the kernel tells
+	// it (INET_DIAG_SKV6ONLY, sent for LISTEN and CLOSE sockets only);
+	// Unknown otherwise, and always from /proc/net.
 	V6Only Tristate
 	// HoldersHidden reports that some processes could not be inspected, so
 	// the holder list may be incomplete.
 	HoldersHidden bool
+	// HoldersScanned reports that the holder scan ran for this socket: an
+	// empty Holders then means no inspected process holds it. When false,
+	// Holders is empty because nobody looked.
+	HoldersScanned bool
 	// Sockopt holds the INET_DIAG_SOCKOPT bits where the kernel sent them.
 	Sockopt uint16
 	// CgroupID is the cgroup v2 id of the socket's creator, 0 if unknown.
 	CgroupID uint64
 
-	// Holders are the (process, fd) pairs that refer to this socket. Nil
-	// means none was found; see HoldersHidden.
+	// Holders are the (process, fd) pairs that refer to this socket. Empty
+	// means none was found (see HoldersHidden) or none was looked for (see
+	// HoldersScanned).
 	Holders []Holder
 
 	// Peer is the other end of a connection when both ends are sockets on
@@ -213,10 +220,37 @@ func (s *Socket) Connected() bool {
 func (s *Socket) BoundInactive() bool { return s.Proto == TCP && s.State == Close }
 
 // LocalEndpoint returns the socket's local endpoint.
-func (s *Socket) LocalEndpoint() Endpoint { return Endpoint{Proto: s.Proto, AddrPort: s.Local} }
+func (s *Socket) LocalEndpoint() Endpoint {
+	return Endpoint{Proto: s.Proto, AddrPort: s.Local, V6Only: s.V6Only}
+}
 
 // RemoteEndpoint returns the socket's remote endpoint.
-func (s *Socket) RemoteEndpoint() Endpoint { return Endpoint{Proto: s.Proto, AddrPort: s.Remote} }
+func (s *Socket) RemoteEndpoint() Endpoint {
+	return Endpoint{Proto: s.Proto, AddrPort: s.Remote, V6Only: s.V6Only}
+}
+
+// LocalString returns an inet socket's local address and port exactly as
+// `ss -tuan` prints them: "127.0.0.1:80", "0.0.0.0:80", "[::]:80" (IPv6
+// only), "*:80" (a dual-stack [::] socket), "[::ffff:127.0.0.1]:80". See
+// [FormatSocketAddrPort]. A bound device is not shown (ss appends
+// "%NAME"; the socket has Interface). For a Unix socket it returns "".
+func (s *Socket) LocalString() string {
+	if s.Proto == Unix {
+		return ""
+	}
+	return FormatSocketAddrPort(s.Local, s.V6Only)
+}
+
+// RemoteString returns an inet socket's remote address and port exactly as
+// `ss -tuan` prints them; for a socket that is not connected, the peer ss
+// prints: "0.0.0.0:*", "[::]:*" (IPv6 only) or "*:*" (dual-stack). For a
+// Unix socket it returns "".
+func (s *Socket) RemoteString() string {
+	if s.Proto == Unix {
+		return ""
+	}
+	return FormatSocketAddrPort(s.Remote, s.V6Only)
+}
 
 // Port returns the socket's local port, or the zero Port for protocols
 // without ports.

@@ -95,15 +95,15 @@ func appendStrField(b []byte, k, v string) []byte {
 }
 
 // appendAddrPortField appends the member prefix (such as `,"local":`) and
-// "FormatAddrPort(ap)" without building the string: an address without a
-// zone is plain ASCII that needs no escaping.
-func appendAddrPortField(b []byte, prefix string, ap netip.AddrPort) []byte {
+// "FormatSocketAddrPort(ap, v6only)" without building the string: an
+// address without a zone is plain ASCII that needs no escaping.
+func appendAddrPortField(b []byte, prefix string, ap netip.AddrPort, v6only sockscope.Tristate) []byte {
 	b = append(b, prefix...)
 	if ap.Addr().Zone() != "" {
-		return appendJSONString(b, sockscope.FormatAddrPort(ap))
+		return appendJSONString(b, sockscope.FormatSocketAddrPort(ap, v6only))
 	}
 	b = append(b, '"')
-	b = Style{Numeric: true}.appendEndpoint(b, 0, ap)
+	b = sockscope.AppendAddrPort(b, ap, v6only)
 	return append(b, '"')
 }
 
@@ -174,8 +174,8 @@ func (e *socketEncoder) appendSocket(b []byte, s *sockscope.Socket) []byte {
 			b = strconv.AppendUint(b, uint64(len(s.Pending)), 10)
 		}
 	} else {
-		b = appendAddrPortField(b, `,"local":`, s.Local)
-		b = appendAddrPortField(b, `,"remote":`, s.Remote)
+		b = appendAddrPortField(b, `,"local":`, s.Local, s.V6Only)
+		b = appendAddrPortField(b, `,"remote":`, s.Remote, s.V6Only)
 		b = append(b, `,"local_port":`...)
 		b = strconv.AppendUint(b, uint64(s.Local.Port()), 10)
 		if s.Interface != 0 {
@@ -211,14 +211,18 @@ func (e *socketEncoder) appendSocket(b []byte, s *sockscope.Socket) []byte {
 		}
 		b = append(b, e.nsJSON...)
 	}
-	b = append(b, `,"holders":[`...)
-	for i, h := range s.Holders {
-		if i > 0 {
-			b = append(b, ',')
+	// "holders" is present only when the holder scan ran: [] then means
+	// no inspected process holds the socket, not "nobody looked".
+	if s.HoldersScanned || len(s.Holders) > 0 {
+		b = append(b, `,"holders":[`...)
+		for i, h := range s.Holders {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendHolderJSON(b, h)
 		}
-		b = AppendHolderJSON(b, h)
+		b = append(b, ']')
 	}
-	b = append(b, ']')
 	if s.HoldersHidden {
 		b = append(b, `,"holders_hidden":true`...)
 	}

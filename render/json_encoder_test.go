@@ -27,15 +27,18 @@ func hostileSockets() []*sockscope.Socket {
 		s := &sockscope.Socket{
 			Proto: sockscope.Proto(i % 8), Family: []sockscope.Family{0, 1, 2, 10, 3, 200, 2}[i],
 			Type: sockscope.SockType(i * 2), State: sockscope.State(i * 9),
-			Local:  netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, byte(i)}), uint16(i*1000)),
+			Local:  []netip.AddrPort{netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, byte(i)}), uint16(i*1000)), netip.MustParseAddrPort("[::]:1"), netip.MustParseAddrPort("0.0.0.0:0")}[i%3],
 			Remote: netip.MustParseAddrPort("[fe80::1%e\"th0]:9"),
 			Inode:  uint64(i) << 40, Cookie: ^uint64(i), UID: ^uint32(0), RecvQ: 1, SendQ: 2,
-			Interface: uint32(i), V6Only: sockscope.Tristate(i%3 - 1), HoldersHidden: i%2 == 0,
+			Interface: uint32(i), V6Only: sockscope.Tristate(i%3 - 1), HoldersHidden: i%2 == 0, HoldersScanned: i%4 != 1,
 			NetNS: ns, Path: "/p\xc0" + strconv.Itoa(i), PeerInode: uint64(i), Pending: make([]uint64, i),
 			Holders: []sockscope.Holder{{Proc: p1, FD: i}, {Proc: p2, FD: -1}, {Proc: p3}, {FD: 4}},
 		}
 		if i > 0 {
 			s.Peer = socks[len(socks)-1]
+		}
+		if i%3 == 2 {
+			s.Holders = nil // scanned or not, no holder
 		}
 		socks = append(socks, s)
 	}

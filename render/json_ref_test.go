@@ -28,17 +28,10 @@ func refAppendStrField(b []byte, k, v string) []byte {
 	return appendJSONString(b, v)
 }
 
-// appendAddrPortField appends "k":"FormatAddrPort(ap)" without building
-// the string: an address without a zone is plain ASCII that needs no
-// escaping.
-func refAppendAddrPortField(b []byte, k string, ap netip.AddrPort) []byte {
-	if ap.Addr().Zone() != "" {
-		return refAppendStrField(b, k, sockscope.FormatAddrPort(ap))
-	}
-	b = refAppendKey(b, k)
-	b = append(b, '"')
-	b = Style{Numeric: true}.appendEndpoint(b, 0, ap)
-	return append(b, '"')
+// refAppendAddrPortField appends "k":"FormatSocketAddrPort(ap, v6only)",
+// building the string.
+func refAppendAddrPortField(b []byte, k string, ap netip.AddrPort, v6only sockscope.Tristate) []byte {
+	return refAppendStrField(b, k, sockscope.FormatSocketAddrPort(ap, v6only))
 }
 
 // AppendSocketJSON appends one socket as a JSON object (docs/json.md).
@@ -66,9 +59,9 @@ func refAppendSocketJSON(b []byte, s *sockscope.Socket) []byte {
 		}
 	} else {
 		b = append(b, ',')
-		b = refAppendAddrPortField(b, "local", s.Local)
+		b = refAppendAddrPortField(b, "local", s.Local, s.V6Only)
 		b = append(b, ',')
-		b = refAppendAddrPortField(b, "remote", s.Remote)
+		b = refAppendAddrPortField(b, "remote", s.Remote, s.V6Only)
 		b = append(b, ',')
 		b = refAppendKey(b, "local_port")
 		b = strconv.AppendUint(b, uint64(s.Local.Port()), 10)
@@ -110,14 +103,16 @@ func refAppendSocketJSON(b []byte, s *sockscope.Socket) []byte {
 			b = refAppendStrField(b, "container", s.NetNS.Container)
 		}
 	}
-	b = append(b, `,"holders":[`...)
-	for i, h := range s.Holders {
-		if i > 0 {
-			b = append(b, ',')
+	if s.HoldersScanned || len(s.Holders) > 0 {
+		b = append(b, `,"holders":[`...)
+		for i, h := range s.Holders {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = refAppendHolderJSON(b, h)
 		}
-		b = refAppendHolderJSON(b, h)
+		b = append(b, ']')
 	}
-	b = append(b, ']')
 	if s.HoldersHidden {
 		b = append(b, `,"holders_hidden":true`...)
 	}

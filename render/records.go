@@ -62,14 +62,14 @@ func appendSocketRecord(b []byte, s *sockscope.Socket, st Style) []byte {
 	if s.Proto == sockscope.Unix {
 		b = append(b, st.LocalText(s)...)
 	} else {
-		b = st.appendEndpoint(b, s.Proto, s.Local)
+		b = st.appendEndpoint(b, s.Proto, s.Local, s.V6Only)
 	}
 	b = cell(b, from)
 	from = len(b)
 	if s.Proto == sockscope.Unix {
 		b = append(b, st.PeerText(s)...)
 	} else {
-		b = st.appendEndpoint(b, s.Proto, s.Remote)
+		b = st.appendEndpoint(b, s.Proto, s.Remote, s.V6Only)
 	}
 	b = cell(b, from)
 	if st.Extended {
@@ -95,21 +95,12 @@ func appendSocketRecord(b []byte, s *sockscope.Socket, st Style) []byte {
 	return append(b, '\n')
 }
 
-// appendEndpoint appends what endpoint(proto, ap, FormatAddrPort(ap))
-// returns.
-func (st Style) appendEndpoint(b []byte, proto sockscope.Proto, ap netip.AddrPort) []byte {
-	a := ap.Addr()
-	switch {
-	case !a.IsValid() || a.IsUnspecified():
-		b = append(b, '*', ':')
-	case a.Is4():
-		b = a.AppendTo(b)
-		b = append(b, ':')
-	default:
-		b = append(b, '[')
-		b = a.AppendTo(b)
-		b = append(b, ']', ':')
-	}
+// appendEndpoint appends what endpoint(proto, ap,
+// FormatSocketAddrPort(ap, v6only)) returns: the address as ss prints it,
+// then the port or, unless Numeric, its service name.
+func (st Style) appendEndpoint(b []byte, proto sockscope.Proto, ap netip.AddrPort, v6only sockscope.Tristate) []byte {
+	b = sockscope.AppendAddr(b, ap.Addr(), v6only)
+	b = append(b, ':')
 	if ap.Port() == 0 {
 		return append(b, '*')
 	}

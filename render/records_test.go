@@ -43,6 +43,12 @@ func recordSockets() []*sockscope.Socket {
 		{Proto: sockscope.Unix, Type: sockscope.SockStream, State: sockscope.Established, Path: "@abs\x00tract", Peer: peer, Inode: 7},
 		{Proto: sockscope.Unix, Type: sockscope.SockDgram, State: sockscope.Close},
 		{Proto: sockscope.Unix, Type: sockscope.SockSeqpacket, State: sockscope.Listen, Path: "/tmp/s", Holders: []sockscope.Holder{{FD: 3}}},
+		// Every wildcard kind: IPv4, IPv6 only, dual-stack, unknown.
+		{Proto: sockscope.UDP, Family: sockscope.FamilyInet, State: sockscope.Close, Local: netip.MustParseAddrPort("0.0.0.0:53"), Remote: netip.MustParseAddrPort("0.0.0.0:0"), HoldersScanned: true},
+		{Proto: sockscope.TCP, Family: sockscope.FamilyInet6, State: sockscope.Listen, Local: netip.MustParseAddrPort("[::]:80"), Remote: netip.MustParseAddrPort("[::]:0"), V6Only: sockscope.Yes},
+		{Proto: sockscope.TCP, Family: sockscope.FamilyInet6, State: sockscope.Listen, Local: netip.MustParseAddrPort("[::]:443"), Remote: netip.MustParseAddrPort("[::]:0"), V6Only: sockscope.No},
+		{Proto: sockscope.UDP, Family: sockscope.FamilyInet6, State: sockscope.Close, Local: netip.MustParseAddrPort("[::ffff:127.0.0.1]:53"), Remote: netip.MustParseAddrPort("[::]:0"), V6Only: sockscope.No},
+		{Proto: sockscope.UDP, Family: sockscope.FamilyInet6, State: sockscope.Established, Local: netip.MustParseAddrPort("[::ffff:127.0.0.1]:5353"), Remote: netip.MustParseAddrPort("[::7f00:2]:53")},
 	}
 }
 
@@ -122,7 +128,7 @@ type discard struct{}
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // TestSocketJSONAddresses checks the appended local and remote strings
-// against FormatAddrPort, zones included.
+// against Socket.LocalString and RemoteString, zones included.
 func TestSocketJSONAddresses(t *testing.T) {
 	for _, s := range recordSockets() {
 		if s.Proto == sockscope.Unix {
@@ -133,10 +139,10 @@ func TestSocketJSONAddresses(t *testing.T) {
 		if err := json.Unmarshal(b, &got); err != nil {
 			t.Fatalf("%s: %v", b, err)
 		}
-		if want := sockscope.FormatAddrPort(s.Local); got.Local != want {
+		if want := s.LocalString(); got.Local != want {
 			t.Errorf("local = %q, want %q", got.Local, want)
 		}
-		if want := sockscope.FormatAddrPort(s.Remote); got.Remote != want {
+		if want := s.RemoteString(); got.Remote != want {
 			t.Errorf("remote = %q, want %q", got.Remote, want)
 		}
 	}

@@ -50,7 +50,7 @@ func (st Style) LocalText(s *sockscope.Socket) string {
 		}
 		return Sanitize(s.Path)
 	}
-	return st.endpoint(s.Proto, s.Local, sockscope.FormatAddrPort(s.Local))
+	return st.endpoint(s.Proto, s.Local, s.LocalString())
 }
 
 // PeerText formats a socket's remote side; for Unix, the peer's path or "*".
@@ -61,7 +61,7 @@ func (st Style) PeerText(s *sockscope.Socket) string {
 		}
 		return "*"
 	}
-	return st.endpoint(s.Proto, s.Remote, sockscope.FormatAddrPort(s.Remote))
+	return st.endpoint(s.Proto, s.Remote, s.RemoteString())
 }
 
 // HolderText formats holders as comm(pid=N,fd=M), comma-separated; at most

@@ -443,7 +443,7 @@ func hiddenTCP(n, e *view, ov, bothRA, rpOK sockscope.Tristate) []string {
 
 // overlapWords describes how e's address covers n's.
 func overlapWords(n, e *view) string {
-	ep := sockscope.FormatAddrPort(e.s.Local)
+	ep := e.s.LocalString()
 	switch {
 	case e.fam == sockscope.FamilyInet6 && e.typ == typeAny:
 		if n.fam == sockscope.FamilyInet || n.typ == typeMapped {

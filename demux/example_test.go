@@ -21,7 +21,7 @@ func ExampleCheckBind() {
 	fmt.Println(r.Rule)
 	// Output:
 	// fail EADDRINUSE
-	// tcp *:8080 LISTEN (cookie 4711) held by nginx (pid 812): it listens on the wildcard *:8080, which covers yours; SO_REUSEADDR never lets a second socket share a listening address on Linux; SO_REUSEPORT would help only with the same owner: it belongs to uid 33, you bind as uid 1000
+	// tcp 0.0.0.0:8080 LISTEN (cookie 4711) held by nginx (pid 812): it listens on the wildcard 0.0.0.0:8080, which covers yours; SO_REUSEADDR never lets a second socket share a listening address on Linux; SO_REUSEPORT would help only with the same owner: it belongs to uid 33, you bind as uid 1000
 }
 
 func ExampleLookup() {

@@ -199,15 +199,12 @@ func describe(s *sockscope.Socket) string {
 		b.WriteString("6")
 	}
 	b.WriteString(" ")
-	b.WriteString(sockscope.FormatAddrPort(s.Local))
+	b.WriteString(s.LocalString())
 	if s.Connected() {
 		b.WriteString(" -> ")
-		b.WriteString(sockscope.FormatAddrPort(s.Remote))
+		b.WriteString(s.RemoteString())
 	}
-	if s.Interface != 0 {
-		b.WriteString(" dev #" + strconv.FormatUint(uint64(s.Interface), 10))
-	}
-	b.WriteString(" ")
+	b.WriteString(" ") // LocalString names a bound device: 0.0.0.0%eth0:68
 	b.WriteString(s.State.String())
 	if s.Cookie != 0 {
 		b.WriteString(" (cookie " + strconv.FormatUint(s.Cookie, 10) + ")")

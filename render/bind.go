@@ -103,7 +103,7 @@ func requestAddr(req demux.BindRequest) string {
 
 // localText formats a blocker's local address. It may hold a device name
 // (untrusted): the table sanitizes it.
-func localText(s *sockscope.Socket) string { return sockscope.FormatAddrPort(s.Local) }
+func localText(s *sockscope.Socket) string { return s.LocalString() }
 
 func writeBlockerGroup(b *strings.Builder, g demux.BlockerGroup) {
 	mark := "blocks"
@@ -133,7 +133,7 @@ func writeBlockerGroup(b *strings.Builder, g demux.BlockerGroup) {
 func bindExample(s *sockscope.Socket) string {
 	h := HolderOrNone(s)
 	if s.Connected() {
-		return "peer " + sockscope.FormatAddrPort(s.Remote) + " " + h
+		return "peer " + s.RemoteString() + " " + h
 	}
 	return h
 }

@@ -25,7 +25,7 @@ type bindCase struct {
 func bindCases() []bindCase {
 	nginx := &sockscope.Process{PID: 812, Comm: "nginx\x1b[31m"}
 	listener := &sockscope.Socket{Cookie: 4711, Inode: 812345, Family: sockscope.FamilyInet, Proto: sockscope.TCP,
-		State: sockscope.Listen, Local: ap("0.0.0.0:80"), UID: 33, V6Only: sockscope.No,
+		State: sockscope.Listen, Local: ap("0.0.0.0:80"), Remote: ap("0.0.0.0:0"), UID: 33, V6Only: sockscope.No, HoldersScanned: true,
 		Holders: []sockscope.Holder{{Proc: nginx, FD: 6}, {Proc: &sockscope.Process{PID: 813, Comm: "nginx"}, FD: 6}}}
 	lreason := "it listens on the wildcard 0.0.0.0:80, which covers yours; SO_REUSEADDR never lets a second socket share a listening address on Linux; your SO_REUSEPORT does not help: it does not have SO_REUSEPORT"
 	twReason := "it is a TIME-WAIT socket on 127.0.0.1:80, which your wildcard covers; rebinding over it needs SO_REUSEADDR on your socket and on the socket that closed (a TIME-WAIT keeps that socket's flags, which are not visible); your SO_REUSEPORT helps only if it set SO_REUSEPORT too, which the kernel does not show"
@@ -35,13 +35,13 @@ func bindCases() []bindCase {
 		Help:     []string{"use another port, or stop the listener nginx (pid 812)", "to share the listening address, set SO_REUSEPORT on every socket, created by the same uid (33)"}}
 	for i := range 40 {
 		tw := &sockscope.Socket{Cookie: uint64(9000 + i), Family: sockscope.FamilyInet, Proto: sockscope.TCP, State: sockscope.TimeWait,
-			Local: ap("127.0.0.1:80"), Remote: ap(fmt.Sprintf("127.0.0.9:%d", 40000+i))}
+			Local: ap("127.0.0.1:80"), Remote: ap(fmt.Sprintf("127.0.0.9:%d", 40000+i)), HoldersScanned: true}
 		busy.Blockers = append(busy.Blockers, demux.Blocker{Socket: tw, Reason: twReason})
 	}
 	hiddenTW := &sockscope.Socket{Cookie: 77, Family: sockscope.FamilyInet6, Proto: sockscope.TCP, State: sockscope.TimeWait,
-		Local: ap("[::1]:8080"), Remote: ap("[::1]:9")}
+		Local: ap("[::1]:8080"), Remote: ap("[::1]:9"), HoldersScanned: true}
 	bound := &sockscope.Socket{Cookie: 78, Inode: 5000, Family: sockscope.FamilyInet, Proto: sockscope.UDP, State: sockscope.Close,
-		Local: ap("127.0.0.1:5353"), HoldersHidden: true}
+		Local: ap("127.0.0.1:5353"), Remote: ap("0.0.0.0:0"), HoldersHidden: true, HoldersScanned: true}
 	return []bindCase{
 		{"ok", demux.BindRequest{Proto: sockscope.TCP, Addr: ap("127.0.0.1:8080"), Listen: true, UID: 1000},
 			demux.BindResult{Verdict: demux.OK, Rule: "no socket in this namespace owns the port"}},

@@ -28,7 +28,7 @@ func WriteDemux(w io.Writer, st Style, rep DemuxReport) error {
 	for i, s := range res.Steps {
 		fmt.Fprintf(&b, "%d. %s: %s\n", i+1, Sanitize(s.Name), Sanitize(s.Detail))
 		for _, m := range s.Matched {
-			fmt.Fprintf(&b, "     %s %s %s -> %s  %s\n", m.Proto, m.State, sockscope.FormatAddrPort(m.Local), sockscope.FormatAddrPort(m.Remote), demuxHolder(m))
+			fmt.Fprintf(&b, "     %s %s %s -> %s  %s\n", m.Proto, m.State, Sanitize(m.LocalString()), m.RemoteString(), demuxHolder(m))
 		}
 	}
 	b.WriteString("\n")
@@ -36,20 +36,20 @@ func WriteDemux(w io.Writer, st Style, rep DemuxReport) error {
 	switch res.Verdict {
 	case demux.One:
 		s := res.Socket
-		fmt.Fprintf(&b, "%s the %s socket %s", delivered, s.State, sockscope.FormatAddrPort(s.Local))
+		fmt.Fprintf(&b, "%s the %s socket %s", delivered, s.State, Sanitize(s.LocalString()))
 		if s.Connected() {
-			fmt.Fprintf(&b, " -> %s", sockscope.FormatAddrPort(s.Remote))
+			fmt.Fprintf(&b, " -> %s", s.RemoteString())
 		}
 		fmt.Fprintf(&b, ", held by %s (%s).\n", demuxHolder(s), socketID(s.Cookie, s.Inode))
 	case demux.OneOf:
 		fmt.Fprintf(&b, "%s one of these %d sockets, %s:\n", delivered, len(res.Candidates), oneOfReason(res.Ambiguity))
 		for _, s := range res.Candidates {
-			fmt.Fprintf(&b, "  %s %s  %s (%s)\n", s.State, sockscope.FormatAddrPort(s.Local), demuxHolder(s), socketID(s.Cookie, s.Inode))
+			fmt.Fprintf(&b, "  %s %s  %s (%s)\n", s.State, Sanitize(s.LocalString()), demuxHolder(s), socketID(s.Cookie, s.Inode))
 		}
 	case demux.All:
 		fmt.Fprintf(&b, "%s every one of these %d sockets (a copy each):\n", delivered, len(res.Candidates))
 		for _, s := range res.Candidates {
-			fmt.Fprintf(&b, "  %s %s  %s\n", s.State, sockscope.FormatAddrPort(s.Local), demuxHolder(s))
+			fmt.Fprintf(&b, "  %s %s  %s\n", s.State, Sanitize(s.LocalString()), demuxHolder(s))
 		}
 	case demux.NotLocal:
 		fmt.Fprintf(&b, "Not delivered locally: %s is not an address of this network namespace, so no socket here receives it; the kernel forwards or drops the packet.\n", seg.Dst.Addr().WithZone(""))

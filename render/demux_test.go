@@ -20,7 +20,9 @@ func demuxCases() map[string]DemuxReport {
 	nginx := &sockscope.Process{PID: 900, Comm: "nginx", User: "root"}
 	evil := &sockscope.Process{PID: 666, Comm: "ev\x1b[31mil\n\u202e", User: "nobody", UID: 65534}
 	sock := func(proto sockscope.Proto, st sockscope.State, local, remote string, cookie, inode uint64, p *sockscope.Process) *sockscope.Socket {
-		s := &sockscope.Socket{Proto: proto, Family: sockscope.FamilyInet, State: st, Local: mp(local), Cookie: cookie, Inode: inode, NetNS: host}
+		// demux scans holders; an unconnected socket's peer is 0.0.0.0:0.
+		s := &sockscope.Socket{Proto: proto, Family: sockscope.FamilyInet, State: st, Local: mp(local), Remote: mp("0.0.0.0:0"),
+			Cookie: cookie, Inode: inode, NetNS: host, HoldersScanned: true}
 		if remote != "" {
 			s.Remote = mp(remote)
 		}

@@ -48,8 +48,13 @@ func goldenSnapshot() *sockscope.Snapshot {
 	h := func(p *sockscope.Process, fd int) []sockscope.Holder { return []sockscope.Holder{{Proc: p, FD: fd}} }
 	tcp := func(fam sockscope.Family, st sockscope.State, local, remote string) *sockscope.Socket {
 		s := &sockscope.Socket{Proto: sockscope.TCP, Family: fam, Type: sockscope.SockStream, State: st, Local: ap(local), NetNS: host}
-		if remote != "" {
+		switch {
+		case remote != "":
 			s.Remote = ap(remote)
+		case fam == sockscope.FamilyInet:
+			s.Remote = ap("0.0.0.0:0") // as the kernel reports "no peer"
+		default:
+			s.Remote = ap("[::]:0")
 		}
 		return s
 	}
@@ -95,18 +100,18 @@ func goldenSnapshot() *sockscope.Snapshot {
 		Path: "@journal\x00x", Inode: 2004, NetNS: host}
 	unixOrphan := &sockscope.Socket{Proto: sockscope.Unix, Family: sockscope.FamilyUnix, Type: sockscope.SockStream, State: sockscope.Established,
 		Path: "/run/gone.sock", PeerInode: 9999, Inode: 2006, NetNS: host}
-	raw := &sockscope.Socket{Proto: sockscope.Raw, Family: v4, Type: sockscope.SockRaw, State: sockscope.Close, Local: ap("0.0.0.0:1"), Inode: 3001, NetNS: host}
+	raw := &sockscope.Socket{Proto: sockscope.Raw, Family: v4, Type: sockscope.SockRaw, State: sockscope.Close, Local: ap("0.0.0.0:1"), Remote: ap("0.0.0.0:0"), Inode: 3001, NetNS: host}
 	// The blue namespace: the same port numbers, other sockets.
 	blueSSH := tcp(v4, sockscope.Listen, "0.0.0.0:22", "")
 	blueSSH.NetNS, blueSSH.Holders, blueSSH.Inode = blue, h(sshd, 3), 4001
 	blueDNS := &sockscope.Socket{Proto: sockscope.UDP, Family: v6, Type: sockscope.SockDgram, State: sockscope.Close,
-		Local: ap("[::]:53"), V6Only: sockscope.Yes, Inode: 4002, NetNS: blue}
+		Local: ap("[::]:53"), Remote: ap("[::]:0"), V6Only: sockscope.Yes, Inode: 4002, NetNS: blue}
 	blueOut := tcp(v4, sockscope.Established, "10.1.0.2:33000", "10.1.0.1:22")
 	blueOut.NetNS, blueOut.Inode = blue, 4003
 	blueUnix := &sockscope.Socket{Proto: sockscope.Unix, Family: sockscope.FamilyUnix, Type: sockscope.SockSeqpacket, State: sockscope.Listen,
 		Path: "/run/ctl", Inode: 4004, NetNS: blue}
 	blueUnnamed := &sockscope.Socket{Proto: sockscope.Unix, Family: sockscope.FamilyUnix, Type: sockscope.SockDgram, State: sockscope.Close, Inode: 4005, NetNS: blue}
-	return &sockscope.Snapshot{
+	snap := &sockscope.Snapshot{
 		NetNS: []*sockscope.NetNS{host, blue},
 		Sockets: []*sockscope.Socket{
 			// host, in snapshot order: tcp by port, udp, raw, unix by path.
@@ -119,6 +124,10 @@ func goldenSnapshot() *sockscope.Snapshot {
 			{Kind: "netns", Count: 1, Msg: "namespace \"evil\x1b]0;title\x07\" could not be entered"},
 		},
 	}
+	for _, s := range snap.Sockets {
+		s.HoldersScanned = true // a snapshot taken with the holder scan
+	}
+	return snap
 }
 
 // onlyNS keeps the sockets of the first namespace: a one-namespace snapshot.

@@ -167,7 +167,7 @@ func (p *portsPrinter) unix() {
 // listenAddr is a listener's local endpoint as the ports view prints it:
 // numeric, with "%ifN" for a device-bound socket.
 func listenAddr(s *sockscope.Socket) string {
-	a := sockscope.FormatAddrPort(s.Local)
+	a := s.LocalString()
 	if s.Interface != 0 {
 		a += "%if" + strconv.FormatUint(uint64(s.Interface), 10)
 	}

@@ -185,7 +185,7 @@ func (b *builder) addOutbound(s *sockscope.Socket) {
 	o.ports[s.Local.Port()] = struct{}{}
 	o.states.add(s.State.String())
 	if s.Connected() {
-		o.remotes.add(sockscope.FormatAddrPort(s.Remote))
+		o.remotes.add(s.RemoteString())
 	}
 }
 

@@ -159,7 +159,7 @@ func TestAPISockets(t *testing.T) {
 	}
 	type key struct{ local, remote, state string }
 	expect := []key{
-		{ln.Addr().String(), "*:*", "LISTEN"},
+		{ln.Addr().String(), "0.0.0.0:*", "LISTEN"}, // as ss prints an IPv4 listener's peer
 		{client.LocalAddr().String(), client.RemoteAddr().String(), "ESTAB"},
 		{accepted.LocalAddr().String(), accepted.RemoteAddr().String(), "ESTAB"},
 	}

@@ -1,0 +1,424 @@
+package sockscope_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sockscope/sockscope"
+	"github.com/sockscope/sockscope/internal/cli"
+)
+
+// bindKind is one way to bind a socket: a family, an address and, for
+// AF_INET6, IPV6_V6ONLY (-1: leave the default).
+type bindKind struct {
+	fam    int
+	addr   netip.Addr
+	v6only int
+}
+
+func (k bindKind) String() string {
+	s := k.addr.String()
+	if k.fam == unix.AF_INET6 {
+		s = "[" + s + "]"
+		switch k.v6only {
+		case 0:
+			s += " dual-stack"
+		case 1:
+			s += " v6only"
+		}
+	}
+	return s
+}
+
+// epGen draws random sockets over every address kind issue 9 names.
+type epGen struct {
+	r  *rand.Rand
+	v6 bool // IPv6 works on lo
+}
+
+// loop4 is 127.0.0.1 or another address of 127/8.
+func (g *epGen) loop4() netip.Addr {
+	if g.r.IntN(3) == 0 {
+		return netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	return netip.AddrFrom4([4]byte{127, byte(g.r.IntN(256)), byte(g.r.IntN(256)), byte(1 + g.r.IntN(254))})
+}
+
+func mapped(a netip.Addr) netip.Addr { return netip.AddrFrom16(a.As16()) }
+
+func (g *epGen) kind() bindKind {
+	n := 3
+	if g.v6 {
+		n = 8
+	}
+	switch g.r.IntN(n) {
+	case 0:
+		return bindKind{unix.AF_INET, netip.IPv4Unspecified(), -1}
+	case 1:
+		return bindKind{unix.AF_INET, netip.AddrFrom4([4]byte{127, 0, 0, 1}), -1}
+	case 2:
+		return bindKind{unix.AF_INET, g.loop4(), -1}
+	case 3:
+		return bindKind{unix.AF_INET6, netip.IPv6Unspecified(), 1}
+	case 4:
+		return bindKind{unix.AF_INET6, netip.IPv6Unspecified(), 0}
+	case 5:
+		return bindKind{unix.AF_INET6, netip.IPv6Loopback(), -1}
+	case 6:
+		return bindKind{unix.AF_INET6, mapped(netip.AddrFrom4([4]byte{127, 0, 0, 1})), 0}
+	default:
+		return bindKind{unix.AF_INET6, mapped(g.loop4()), 0}
+	}
+}
+
+// target returns an address a socket of kind k can reach: what a
+// connection to a listener bound as k, or a datagram from a socket bound
+// as k, may use.
+func (g *epGen) target(k bindKind) netip.Addr {
+	switch {
+	case k.fam == unix.AF_INET && k.addr.IsUnspecified():
+		return g.loop4()
+	case k.fam == unix.AF_INET:
+		return k.addr
+	case k.addr.IsUnspecified() && k.v6only == 1, k.addr == netip.IPv6Loopback():
+		return netip.IPv6Loopback()
+	case k.addr.IsUnspecified():
+		if g.r.IntN(2) == 0 {
+			return netip.IPv6Loopback()
+		}
+		return mapped(g.loop4())
+	}
+	return k.addr // v4-mapped
+}
+
+func sockaddrOf(fam int, a netip.Addr, port int) unix.Sockaddr {
+	if fam == unix.AF_INET {
+		return &unix.SockaddrInet4{Addr: a.Unmap().As4(), Port: port}
+	}
+	return &unix.SockaddrInet6{Addr: a.As16(), Port: port}
+}
+
+// epSockets creates sockets and remembers their fds and inodes.
+type epSockets struct {
+	t      *testing.T
+	fds    []int
+	inodes map[uint64]string // inode -> how it was made, for messages
+}
+
+func (e *epSockets) keep(fd int, what string) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		e.t.Fatalf("%s: fstat: %v", what, err)
+	}
+	e.fds = append(e.fds, fd)
+	e.inodes[st.Ino] = what
+}
+
+// open creates a socket bound as k (port 0), unbound when k is the zero
+// bindKind but fam is given.
+func (e *epSockets) open(typ, fam int, k *bindKind, what string) int {
+	fd, err := unix.Socket(fam, typ|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		e.t.Fatalf("%s: socket: %v", what, err)
+	}
+	e.fds = append(e.fds, fd)
+	if k != nil && k.fam == unix.AF_INET6 && k.v6only >= 0 {
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, k.v6only); err != nil {
+			e.t.Fatalf("%s: IPV6_V6ONLY: %v", what, err)
+		}
+	}
+	if k != nil {
+		if err := unix.Bind(fd, sockaddrOf(k.fam, k.addr, 0)); err != nil {
+			e.t.Fatalf("%s: bind: %v", what, err)
+		}
+	}
+	return fd
+}
+
+func localPort(t *testing.T, fd int) int {
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatalf("getsockname: %v", err)
+	}
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return sa.Port
+	case *unix.SockaddrInet6:
+		return sa.Port
+	}
+	t.Fatalf("getsockname: %T", sa)
+	return 0
+}
+
+// acceptOne accepts one connection on a listener, polling with a deadline.
+func acceptOne(t *testing.T, lfd int) int {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		nfd, _, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)
+		if err == nil {
+			return nfd
+		}
+		if !errors.Is(err, unix.EAGAIN) {
+			t.Fatalf("accept: %v", err)
+		}
+		pfd := []unix.PollFd{{Fd: int32(lfd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(pfd, 100); err != nil && !errors.Is(err, unix.EINTR) {
+			t.Fatalf("poll: %v", err)
+		}
+	}
+	t.Fatalf("no connection to accept within 5s")
+	return -1
+}
+
+// build makes n random sockets: TCP listeners and established pairs, UDP
+// bound and connected sockets.
+func (e *epSockets) build(g *epGen, n int) {
+	t := e.t
+	for i := 0; i < n; i++ {
+		k := g.kind()
+		switch g.r.IntN(4) {
+		case 0: // TCP listener
+			what := fmt.Sprintf("tcp listener on %v", k)
+			fd := e.open(unix.SOCK_STREAM, k.fam, &k, what)
+			if err := unix.Listen(fd, 16); err != nil {
+				t.Fatalf("%s: listen: %v", what, err)
+			}
+			e.keep(fd, what)
+		case 1: // TCP established: a listener, a client, the accepted end
+			what := fmt.Sprintf("tcp listener on %v", k)
+			lfd := e.open(unix.SOCK_STREAM|unix.SOCK_NONBLOCK, k.fam, &k, what)
+			if err := unix.Listen(lfd, 16); err != nil {
+				t.Fatalf("%s: listen: %v", what, err)
+			}
+			e.keep(lfd, what)
+			dst := g.target(k)
+			cfam := unix.AF_INET6
+			if dst.Is4() || (dst.Is4In6() && g.r.IntN(2) == 0) {
+				cfam = unix.AF_INET // an IPv4 client, also to a v4-mapped listener
+			}
+			if k.fam == unix.AF_INET && g.r.IntN(2) == 0 && g.v6 {
+				cfam, dst = unix.AF_INET6, mapped(dst) // a dual-stack client to an IPv4 listener
+			}
+			cwhat := fmt.Sprintf("tcp client (family %d) to %v of the %s", cfam, dst, what)
+			cfd := e.open(unix.SOCK_STREAM, cfam, nil, cwhat)
+			if err := unix.Connect(cfd, sockaddrOf(cfam, dst, localPort(t, lfd))); err != nil {
+				t.Fatalf("%s: connect: %v", cwhat, err)
+			}
+			e.keep(cfd, cwhat)
+			e.keep(acceptOne(t, lfd), "accepted end of the "+cwhat)
+		case 2: // UDP bound
+			what := fmt.Sprintf("udp bound to %v", k)
+			e.keep(e.open(unix.SOCK_DGRAM, k.fam, &k, what), what)
+		default: // UDP connected, bound first or not
+			var kp *bindKind
+			if g.r.IntN(3) > 0 {
+				kp = &k
+			}
+			dst := g.target(k)
+			port := 1 + g.r.IntN(65535)
+			what := fmt.Sprintf("udp (bound to %v: %v) connected to %v:%d", k, kp != nil, dst, port)
+			fd := e.open(unix.SOCK_DGRAM, k.fam, kp, what)
+			if k.fam == unix.AF_INET6 && kp == nil && k.v6only >= 0 {
+				if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, k.v6only); err != nil {
+					t.Fatalf("%s: IPV6_V6ONLY: %v", what, err)
+				}
+			}
+			if err := unix.Connect(fd, sockaddrOf(k.fam, dst, port)); err != nil {
+				t.Fatalf("%s: connect: %v", what, err)
+			}
+			e.keep(fd, what)
+		}
+	}
+}
+
+// epRow is one socket as "proto state local remote".
+type epRows map[uint64]string
+
+// ssRows runs `ss -tuanHe` (in the namespace at path, if any) and returns
+// its rows by inode, and the count of rows.
+func ssRows(t *testing.T, path string) (epRows, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	argv := []string{"ss", "-tuanHe"}
+	if path != "" {
+		argv = append([]string{"nsenter", "--net=" + path}, argv...)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v: %s", strings.Join(argv, " "), err, stderr.Bytes())
+	}
+	rows, n := epRows{}, 0
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 {
+			continue
+		}
+		n++
+		m := ssIno.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("ss row without ino: %q", line)
+		}
+		ino, _ := strconv.ParseUint(m[1], 10, 64)
+		rows[ino] = strings.Join(f[:2], " ") + " " + f[4] + " " + f[5]
+	}
+	return rows, n
+}
+
+// cliOut runs sockscope's command line in-process.
+func cliOut(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	code := cli.Main(ctx, args, cli.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errb, OutTTY: false,
+		Getenv: func(k string) string {
+			if k == "NO_COLOR" {
+				return "1"
+			}
+			return ""
+		}})
+	if code != 0 {
+		t.Fatalf("sockscope %s: exit %d: %s", strings.Join(args, " "), code, errb.Bytes())
+	}
+	return out.String()
+}
+
+// sockscopeRows reads the test's namespace three ways: the library, and
+// `ls -tuan` as JSON and as pipe records.
+func sockscopeRows(t *testing.T, n *testNet) map[string]epRows {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	opts := n.Options()
+	opts.Protos = []sockscope.Proto{sockscope.TCP, sockscope.UDP}
+	snap, err := sockscope.Collect(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := map[string]epRows{"Collect": {}, "ls -o json": {}, "ls (pipe)": {}}
+	for _, s := range snap.Sockets {
+		all["Collect"][s.Inode] = s.Proto.String() + " " + s.State.String() + " " + s.LocalString() + " " + s.RemoteString()
+	}
+	var global []string
+	if n.private {
+		global = []string{"--netns", n.path}
+	}
+	var doc struct {
+		Sockets []struct {
+			Proto, State, Local, Remote string
+			Inode                       uint64
+		}
+	}
+	js := cliOut(t, append(global, "ls", "-tuan", "-o", "json")...)
+	if err := json.Unmarshal([]byte(js), &doc); err != nil {
+		t.Fatalf("ls -tuan -o json: %v\n%.500s", err, js)
+	}
+	for _, s := range doc.Sockets {
+		all["ls -o json"][s.Inode] = s.Proto + " " + s.State + " " + s.Local + " " + s.Remote
+	}
+	// Pipe records: netid state recv-q send-q local peer uid inode cookie.
+	for _, line := range strings.Split(cliOut(t, append(global, "ls", "-tuane")...), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) < 9 {
+			continue
+		}
+		ino, err := strconv.ParseUint(f[7], 10, 64)
+		if err != nil {
+			t.Fatalf("ls -tuane: inode column %q: %v", f[7], err)
+		}
+		all["ls (pipe)"][ino] = f[0] + " " + f[1] + " " + f[4] + " " + f[5]
+	}
+	return all
+}
+
+// TestEndpointsMatchSS is the property test of issue 9: random sockets over
+// every address kind (0.0.0.0, [::] with and without IPV6_V6ONLY, v4-mapped,
+// 127.0.0.1 and other 127/8 addresses, ::1; TCP listeners and connections,
+// UDP bound and connected) print, through the library, `ls -tuan -o json`
+// and `ls -tuane`, byte for byte as `ss -tuanH` prints them. As root the
+// sockets live in a private namespace and the whole tables must agree;
+// otherwise on the shared loopback, and only our sockets (by inode) count.
+func TestEndpointsMatchSS(t *testing.T) {
+	for _, tool := range []string{"ss", "nsenter"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	g := &epGen{r: rand.New(rand.NewPCG(seed, 0x5eed))}
+	const rounds, perRound = 4, 16
+	deadline := time.Now().Add(60 * time.Second)
+	for round := 0; round < rounds && time.Now().Before(deadline); round++ {
+		n := newTestNet(t)
+		e := &epSockets{t: t, inodes: map[uint64]string{}}
+		n.Do(func() {
+			g.v6 = v6Works()
+			e.build(g, perRound)
+		})
+		if !g.v6 {
+			t.Log("IPv6 does not work on lo here: IPv4 kinds only")
+		}
+		ss, ssN := ssRows(t, n.path)
+		for src, rows := range sockscopeRows(t, n) {
+			for ino, what := range e.inodes {
+				want, ok := ss[ino]
+				if !ok {
+					t.Errorf("round %d: ss does not list our %s (inode %d)", round, what, ino)
+					continue
+				}
+				if got := rows[ino]; got != want {
+					t.Errorf("round %d: %s: %s (inode %d):\n got %q\nwant %q (ss)", round, src, what, ino, got, want)
+				}
+			}
+			if n.private && (len(rows) != ssN || ssN != len(e.inodes)) {
+				t.Errorf("round %d: in our namespace %s lists %d sockets, ss %d, we made %d:\n%s\nss:\n%s",
+					round, src, len(rows), ssN, len(e.inodes), rowsText(rows), rowsText(ss))
+			}
+		}
+		t.Logf("round %d: %d sockets compared with ss (%d rows)", round, len(e.inodes), ssN)
+		for _, fd := range e.fds {
+			unix.Close(fd)
+		}
+		if t.Failed() {
+			break
+		}
+	}
+}
+
+// v6Works reports whether an AF_INET6 socket can bind ::1 in the calling
+// thread's namespace.
+func v6Works() bool {
+	fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	return unix.Bind(fd, &unix.SockaddrInet6{Addr: netip.IPv6Loopback().As16()}) == nil
+}
+
+func rowsText(r epRows) string {
+	var lines []string
+	for ino, s := range r {
+		lines = append(lines, fmt.Sprintf("  %s ino:%d", s, ino))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}

@@ -422,3 +422,91 @@ func rowsText(r epRows) string {
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
 }
+
+// TestJSONHoldersAbsentVersusEmpty (issue 9 item 8): without a holder scan
+// the socket objects of `ls -o json` have no "holders" member; with -p every
+// socket has one, and a socket no process holds (TIME-WAIT) has [].
+func TestJSONHoldersAbsentVersusEmpty(t *testing.T) {
+	n := newTestNet(t)
+	e := &epSockets{t: t, inodes: map[uint64]string{}}
+	var lport int
+	n.Do(func() {
+		k := bindKind{unix.AF_INET, netip.AddrFrom4([4]byte{127, 0, 0, 1}), -1}
+		lfd := e.open(unix.SOCK_STREAM|unix.SOCK_NONBLOCK, unix.AF_INET, &k, "listener")
+		if err := unix.Listen(lfd, 4); err != nil {
+			t.Fatalf("listen: %v", err)
+		}
+		e.keep(lfd, "listener")
+		lport = localPort(t, lfd)
+		cfd := e.open(unix.SOCK_STREAM, unix.AF_INET, nil, "client")
+		if err := unix.Connect(cfd, sockaddrOf(unix.AF_INET, k.addr, lport)); err != nil {
+			t.Fatalf("connect: %v", err)
+		}
+		afd := acceptOne(t, lfd)
+		// The client closes first, then the server: the client's end
+		// goes to TIME-WAIT, a socket no process holds.
+		unix.Close(cfd)
+		unix.Close(afd)
+	})
+	defer func() {
+		for _, fd := range e.fds {
+			unix.Close(fd)
+		}
+	}()
+	var global []string
+	if n.private {
+		global = []string{"--netns", n.path}
+	}
+	type sock struct {
+		State   string
+		Local   string
+		Remote  string
+		Holders *[]json.RawMessage
+	}
+	read := func(args ...string) []sock {
+		var doc struct{ Sockets []sock }
+		out := cliOut(t, append(global, args...)...)
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		var mine []sock
+		ours := "127.0.0.1:" + strconv.Itoa(lport)
+		for _, s := range doc.Sockets {
+			if s.Local == ours || s.Remote == ours {
+				mine = append(mine, s)
+			}
+		}
+		return mine
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	var scanned []sock
+	for {
+		scanned = read("ls", "-tan", "-p", "-o", "json")
+		tw := false
+		for _, s := range scanned {
+			tw = tw || s.State == "TIME-WAIT"
+		}
+		if tw {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no TIME-WAIT socket on port %d within 10s: %+v", lport, scanned)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, s := range scanned {
+		switch {
+		case s.Holders == nil:
+			t.Errorf("ls -p: %s %s has no \"holders\" member; want one after a scan", s.State, s.Local)
+		case s.State == "TIME-WAIT" && len(*s.Holders) != 0:
+			t.Errorf("ls -p: TIME-WAIT socket has holders %s", *s.Holders)
+		case s.State == "LISTEN" && len(*s.Holders) == 0:
+			t.Errorf("ls -p: our listener has \"holders\": [], want this process")
+		}
+	}
+	for _, s := range read("ls", "-tan", "-o", "json") {
+		if s.Holders != nil {
+			t.Errorf("ls without -p: %s %s has \"holders\": %s; want the member absent (not scanned)", s.State, s.Local, *s.Holders)
+		}
+	}
+}

@@ -353,8 +353,10 @@ func sockscopeRows(t *testing.T, n *testNet) map[string]epRows {
 // 127.0.0.1 and other 127/8 addresses, ::1; TCP listeners and connections,
 // UDP bound and connected) print, through the library, `ls -tuan -o json`
 // and `ls -tuane`, byte for byte as `ss -tuanH` prints them. As root the
-// sockets live in a private namespace and the whole tables must agree;
-// otherwise on the shared loopback, and only our sockets (by inode) count.
+// sockets live in a private namespace and the whole tables must agree,
+// also when both read /proc/net (where IPV6_V6ONLY is unknown and ss prints
+// "*" for every [::]); otherwise on the shared loopback, and only our
+// sockets (by inode) count.
 func TestEndpointsMatchSS(t *testing.T) {
 	for _, tool := range []string{"ss", "nsenter"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -394,6 +396,16 @@ func TestEndpointsMatchSS(t *testing.T) {
 			}
 		}
 		t.Logf("round %d: %d sockets compared with ss (%d rows)", round, len(e.inodes), ssN)
+		if n.private {
+			// The /proc/net source knows no IPV6_V6ONLY: sockscope prints
+			// what ss prints from /proc (PROC_ROOT makes ss read it).
+			want := ssProcTable(t, n.path)
+			for src, got := range sockscopeProcTables(t, n) {
+				if got != want {
+					t.Errorf("round %d: %s differs from PROC_ROOT=/proc ss -tuanH:\n%s\nss:\n%s", round, src, got, want)
+				}
+			}
+		}
 		for _, fd := range e.fds {
 			unix.Close(fd)
 		}
@@ -401,6 +413,64 @@ func TestEndpointsMatchSS(t *testing.T) {
 			break
 		}
 	}
+}
+
+// ssProcTable runs `ss -tuanH` reading /proc/net in the namespace at
+// path and returns its sorted "proto state local remote" lines.
+func ssProcTable(t *testing.T, path string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "nsenter", "--net="+path, "ss", "-tuanH")
+	cmd.Env = append(cmd.Environ(), "PROC_ROOT=/proc")
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("PROC_ROOT=/proc ss -tuanH: %v: %s", err, stderr.Bytes())
+	}
+	var lines []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) >= 6 {
+			lines = append(lines, f[0]+" "+f[1]+" "+f[4]+" "+f[5])
+		}
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// sockscopeProcTables reads the namespace from /proc/net through the
+// library and `ls -tuan -o json`, as sorted "proto state local remote"
+// lines.
+func sockscopeProcTables(t *testing.T, n *testNet) map[string]string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	opts := n.Options()
+	opts.Protos = []sockscope.Proto{sockscope.TCP, sockscope.UDP}
+	opts.Source = sockscope.SourceProc
+	snap, err := sockscope.Collect(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lib []string
+	for _, s := range snap.Sockets {
+		lib = append(lib, s.Proto.String()+" "+s.State.String()+" "+s.LocalString()+" "+s.RemoteString())
+	}
+	var doc struct {
+		Sockets []struct{ Proto, State, Local, Remote string }
+	}
+	js := cliOut(t, "--netns", n.path, "--source", "proc", "ls", "-tuan", "-o", "json")
+	if err := json.Unmarshal([]byte(js), &doc); err != nil {
+		t.Fatalf("--source proc ls -tuan -o json: %v", err)
+	}
+	var cl []string
+	for _, s := range doc.Sockets {
+		cl = append(cl, s.Proto+" "+s.State+" "+s.Local+" "+s.Remote)
+	}
+	sort.Strings(lib)
+	sort.Strings(cl)
+	return map[string]string{"Collect (proc)": strings.Join(lib, "\n"), "--source proc ls -o json": strings.Join(cl, "\n")}
 }
 
 // v6Works reports whether an AF_INET6 socket can bind ::1 in the calling

@@ -19,6 +19,7 @@ import (
 
 	"github.com/sockscope/sockscope"
 	"github.com/sockscope/sockscope/internal/cli"
+	"github.com/sockscope/sockscope/internal/nstest"
 )
 
 // bindKind is one way to bind a socket: a family, an address and, for
@@ -119,12 +120,12 @@ type epSockets struct {
 }
 
 func (e *epSockets) keep(fd int, what string) {
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		e.t.Fatalf("%s: fstat: %v", what, err)
+	ino, err := nstest.Inode(fd)
+	if err != nil {
+		e.t.Fatalf("%s: %v", what, err)
 	}
 	e.fds = append(e.fds, fd)
-	e.inodes[st.Ino] = what
+	e.inodes[ino] = what
 }
 
 // open creates a socket bound as k (port 0), unbound when k is the zero

@@ -80,3 +80,30 @@ func TestFormatAddrPort(t *testing.T) {
 		t.Errorf("a Unix socket has no inet endpoint strings: %q %q", s.LocalString(), s.RemoteString())
 	}
 }
+
+// TestDeviceBoundEndpoint: ss prints a device-bound socket's local address
+// as "ADDR%NAME:PORT", and "if<N>" for a device it cannot name; the peer
+// never shows a device.
+func TestDeviceBoundEndpoint(t *testing.T) {
+	ns := &sockscope.NetNS{Interfaces: map[uint32]string{2: "eth0"}}
+	for _, c := range []struct {
+		s             *sockscope.Socket
+		local, remote string
+	}{
+		{&sockscope.Socket{Proto: sockscope.UDP, Family: sockscope.FamilyInet, Local: mustAddrPort("0.0.0.0:68"), Remote: mustAddrPort("0.0.0.0:0"), Interface: 2, NetNS: ns},
+			"0.0.0.0%eth0:68", "0.0.0.0:*"},
+		{&sockscope.Socket{Proto: sockscope.TCP, Family: sockscope.FamilyInet6, Local: mustAddrPort("[::]:80"), Remote: mustAddrPort("[::]:0"), V6Only: sockscope.No, Interface: 2, NetNS: ns},
+			"*%eth0:80", "*:*"},
+		{&sockscope.Socket{Proto: sockscope.TCP, Family: sockscope.FamilyInet6, Local: mustAddrPort("[::1]:80"), Remote: mustAddrPort("[::]:0"), V6Only: sockscope.Yes, Interface: 9, NetNS: ns},
+			"[::1]%if9:80", "[::]:*"},
+		{&sockscope.Socket{Proto: sockscope.TCP, Family: sockscope.FamilyInet, Local: mustAddrPort("127.0.0.1:80"), Remote: mustAddrPort("0.0.0.0:0"), Interface: 4},
+			"127.0.0.1%if4:80", "0.0.0.0:*"},
+	} {
+		if got := c.s.LocalString(); got != c.local {
+			t.Errorf("LocalString() = %q, want %q", got, c.local)
+		}
+		if got := c.s.RemoteString(); got != c.remote {
+			t.Errorf("RemoteString() = %q, want %q", got, c.remote)
+		}
+	}
+}

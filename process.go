@@ -58,6 +58,10 @@ type NetNS struct {
 	// Runtime is the container runtime ("docker", "containerd", "cri-o",
 	// "podman", "kubernetes", "lxc"), where known.
 	Runtime string
+	// Interfaces names, by ifindex, the devices this namespace's sockets
+	// are bound to (Socket.Interface), read with the sockets; nil when
+	// none is. Names are untrusted text. See [NetNS.InterfaceName].
+	Interfaces map[uint32]string
 }
 
 // ProcessesNamed returns the PIDs, ascending, of the processes whose comm

@@ -231,14 +231,55 @@ func (s *Socket) RemoteEndpoint() Endpoint {
 
 // LocalString returns an inet socket's local address and port exactly as
 // `ss -tuan` prints them: "127.0.0.1:80", "0.0.0.0:80", "[::]:80" (IPv6
-// only), "*:80" (a dual-stack [::] socket), "[::ffff:127.0.0.1]:80". See
-// [FormatSocketAddrPort]. A bound device is not shown (ss appends
-// "%NAME"; the socket has Interface). For a Unix socket it returns "".
+// only), "*:80" (a dual-stack [::] socket), "[::ffff:127.0.0.1]:80", and
+// for a socket bound to a device (SO_BINDTODEVICE) its name after the
+// address: "0.0.0.0%eth0:68". See [FormatSocketAddrPort]. The device name
+// is untrusted text: escape it for a terminal. For a Unix socket it
+// returns "".
 func (s *Socket) LocalString() string {
 	if s.Proto == Unix {
 		return ""
 	}
-	return FormatSocketAddrPort(s.Local, s.V6Only)
+	if s.Interface == 0 {
+		return FormatSocketAddrPort(s.Local, s.V6Only)
+	}
+	return string(s.AppendLocal(make([]byte, 0, 64)))
+}
+
+// AppendLocal appends what LocalString returns for an inet socket.
+func (s *Socket) AppendLocal(b []byte) []byte {
+	b = AppendAddr(b, s.Local.Addr(), s.V6Only)
+	if s.Interface != 0 {
+		b = append(b, '%')
+		b = append(b, s.NetNS.InterfaceName(s.Interface)...)
+	}
+	b = append(b, ':')
+	if s.Local.Port() == 0 {
+		return append(b, '*')
+	}
+	return strconv.AppendUint(b, uint64(s.Local.Port()), 10)
+}
+
+// DeviceName returns the name of the device the socket is bound to
+// (SO_BINDTODEVICE), as [NetNS.InterfaceName] gives it, or "" when it is
+// bound to none. It is untrusted text.
+func (s *Socket) DeviceName() string {
+	if s.Interface == 0 {
+		return ""
+	}
+	return s.NetNS.InterfaceName(s.Interface)
+}
+
+// InterfaceName returns the name of device ifindex in the namespace as ss
+// prints it: the name read with the sockets, else "if<ifindex>" (ss's own
+// fallback). ns may be nil. The name is untrusted text.
+func (ns *NetNS) InterfaceName(ifindex uint32) string {
+	if ns != nil {
+		if name, ok := ns.Interfaces[ifindex]; ok {
+			return name
+		}
+	}
+	return "if" + strconv.FormatUint(uint64(ifindex), 10)
 }
 
 // RemoteString returns an inet socket's remote address and port exactly as

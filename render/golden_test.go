@@ -38,7 +38,7 @@ func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 // holders, warnings, and hostile strings in process names, arguments,
 // paths and container names.
 func goldenSnapshot() *sockscope.Snapshot {
-	host := &sockscope.NetNS{Inode: 4026531840, Name: "host"}
+	host := &sockscope.NetNS{Inode: 4026531840, Name: "host", Interfaces: map[uint32]string{3: "eth0"}}
 	blue := &sockscope.NetNS{Inode: 4026532999, Name: "blue", Container: "web\x1b[2J\u202e"}
 	sshd := &sockscope.Process{PID: 812, Comm: "sshd", Cmdline: []string{"sshd: /usr/sbin/sshd -D"}, User: "root"}
 	nginx := &sockscope.Process{PID: 900, Comm: "nginx", Cmdline: []string{"nginx: master process"}, User: "root"}

@@ -174,7 +174,13 @@ func (e *socketEncoder) appendSocket(b []byte, s *sockscope.Socket) []byte {
 			b = strconv.AppendUint(b, uint64(len(s.Pending)), 10)
 		}
 	} else {
-		b = appendAddrPortField(b, `,"local":`, s.Local, s.V6Only)
+		if s.Interface != 0 {
+			// "0.0.0.0%eth0:68": the device name needs escaping.
+			b = append(b, `,"local":`...)
+			b = appendJSONString(b, s.LocalString())
+		} else {
+			b = appendAddrPortField(b, `,"local":`, s.Local, s.V6Only)
+		}
 		b = appendAddrPortField(b, `,"remote":`, s.Remote, s.V6Only)
 		b = append(b, `,"local_port":`...)
 		b = strconv.AppendUint(b, uint64(s.Local.Port()), 10)

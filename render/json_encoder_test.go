@@ -17,7 +17,7 @@ import (
 // joined cmdline.
 func hostileSockets() []*sockscope.Socket {
 	nsA := &sockscope.NetNS{Inode: 10, Name: "a\"\\\n\u2028"}
-	nsB := &sockscope.NetNS{Inode: 11, Name: "b", Container: "ctr\x00\xff"}
+	nsB := &sockscope.NetNS{Inode: 11, Name: "b", Container: "ctr\x00\xff", Interfaces: map[uint32]string{1: "e\"\x1b\xff", 6: "eth0"}}
 	nsC := &sockscope.NetNS{Inode: 12, Name: "host"}
 	p1 := &sockscope.Process{PID: 7, Comm: "c\u2029\x7f", Cmdline: []string{"/bin/x\xe2\x82", "\xac-y", "", "z\"\t"}, User: "u\\", UID: 5, Cgroup: "/a\x01b"}
 	p2 := &sockscope.Process{PID: -3, Comm: "", Cmdline: []string{"\xf0\x9f\x98", "\x80"}, User: "root"}

@@ -59,7 +59,7 @@ func refAppendSocketJSON(b []byte, s *sockscope.Socket) []byte {
 		}
 	} else {
 		b = append(b, ',')
-		b = refAppendAddrPortField(b, "local", s.Local, s.V6Only)
+		b = refAppendStrField(b, "local", s.LocalString())
 		b = append(b, ',')
 		b = refAppendAddrPortField(b, "remote", s.Remote, s.V6Only)
 		b = append(b, ',')

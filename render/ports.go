@@ -165,13 +165,13 @@ func (p *portsPrinter) unix() {
 }
 
 // listenAddr is a listener's local endpoint as the ports view prints it:
-// numeric, with "%ifN" for a device-bound socket.
+// numeric, as ss prints it ("0.0.0.0%eth0:68" for a device-bound socket),
+// sanitized.
 func listenAddr(s *sockscope.Socket) string {
-	a := s.LocalString()
 	if s.Interface != 0 {
-		a += "%if" + strconv.FormatUint(uint64(s.Interface), 10)
+		return Sanitize(s.LocalString())
 	}
-	return a
+	return s.LocalString()
 }
 
 // listenerLabel is a port owner's state: BOUND for a TCP socket that is

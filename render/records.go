@@ -62,14 +62,14 @@ func appendSocketRecord(b []byte, s *sockscope.Socket, st Style) []byte {
 	if s.Proto == sockscope.Unix {
 		b = append(b, st.LocalText(s)...)
 	} else {
-		b = st.appendEndpoint(b, s.Proto, s.Local, s.V6Only)
+		b = st.appendEndpoint(b, s.Proto, s.Local, s.V6Only, s.DeviceName())
 	}
 	b = cell(b, from)
 	from = len(b)
 	if s.Proto == sockscope.Unix {
 		b = append(b, st.PeerText(s)...)
 	} else {
-		b = st.appendEndpoint(b, s.Proto, s.Remote, s.V6Only)
+		b = st.appendEndpoint(b, s.Proto, s.Remote, s.V6Only, "")
 	}
 	b = cell(b, from)
 	if st.Extended {
@@ -95,11 +95,15 @@ func appendSocketRecord(b []byte, s *sockscope.Socket, st Style) []byte {
 	return append(b, '\n')
 }
 
-// appendEndpoint appends what endpoint(proto, ap,
-// FormatSocketAddrPort(ap, v6only)) returns: the address as ss prints it,
-// then the port or, unless Numeric, its service name.
-func (st Style) appendEndpoint(b []byte, proto sockscope.Proto, ap netip.AddrPort, v6only sockscope.Tristate) []byte {
+// appendEndpoint appends what LocalText or PeerText returns for an inet
+// socket: the address as ss prints it, "%" and the device (sanitized) when
+// dev is not "", then the port or, unless Numeric, its service name.
+func (st Style) appendEndpoint(b []byte, proto sockscope.Proto, ap netip.AddrPort, v6only sockscope.Tristate, dev string) []byte {
 	b = sockscope.AppendAddr(b, ap.Addr(), v6only)
+	if dev != "" {
+		b = append(b, '%')
+		b = AppendSanitized(b, dev)
+	}
 	b = append(b, ':')
 	if ap.Port() == 0 {
 		return append(b, '*')

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -24,7 +25,7 @@ func tableRecords(socks []*sockscope.Socket, st Style) string {
 }
 
 func recordSockets() []*sockscope.Socket {
-	host := &sockscope.NetNS{Inode: 1, Name: "host"}
+	host := &sockscope.NetNS{Inode: 1, Name: "host", Interfaces: map[uint32]string{2: "eth0", 3: "d\x1b[31m\"x"}}
 	ctr := &sockscope.NetNS{Inode: 2, Name: "netns:2", Container: "web\x1b[31m"}
 	nginx := &sockscope.Process{PID: 10, Comm: "nginx"}
 	evil := &sockscope.Process{PID: 11, Comm: "ev\til\\\u202e"}
@@ -49,6 +50,10 @@ func recordSockets() []*sockscope.Socket {
 		{Proto: sockscope.TCP, Family: sockscope.FamilyInet6, State: sockscope.Listen, Local: netip.MustParseAddrPort("[::]:443"), Remote: netip.MustParseAddrPort("[::]:0"), V6Only: sockscope.No},
 		{Proto: sockscope.UDP, Family: sockscope.FamilyInet6, State: sockscope.Close, Local: netip.MustParseAddrPort("[::ffff:127.0.0.1]:53"), Remote: netip.MustParseAddrPort("[::]:0"), V6Only: sockscope.No},
 		{Proto: sockscope.UDP, Family: sockscope.FamilyInet6, State: sockscope.Established, Local: netip.MustParseAddrPort("[::ffff:127.0.0.1]:5353"), Remote: netip.MustParseAddrPort("[::7f00:2]:53")},
+		// Bound to a device: a known name, a hostile one, an unknown index.
+		{Proto: sockscope.UDP, Family: sockscope.FamilyInet, State: sockscope.Close, Local: netip.MustParseAddrPort("0.0.0.0:68"), Remote: netip.MustParseAddrPort("0.0.0.0:0"), Interface: 2, NetNS: host},
+		{Proto: sockscope.TCP, Family: sockscope.FamilyInet6, State: sockscope.Listen, Local: netip.MustParseAddrPort("[::]:80"), Remote: netip.MustParseAddrPort("[::]:0"), V6Only: sockscope.No, Interface: 3, NetNS: host},
+		{Proto: sockscope.TCP, Family: sockscope.FamilyInet, State: sockscope.Listen, Local: netip.MustParseAddrPort("127.0.0.1:80"), Remote: netip.MustParseAddrPort("0.0.0.0:0"), Interface: 9},
 	}
 }
 
@@ -145,6 +150,28 @@ func TestSocketJSONAddresses(t *testing.T) {
 		if want := s.RemoteString(); got.Remote != want {
 			t.Errorf("remote = %q, want %q", got.Remote, want)
 		}
+	}
+}
+
+// TestDeviceNameSanitized: a device name is untrusted (an unprivileged
+// user can name an interface in its own namespace): tables escape it, JSON
+// escapes it as a string.
+func TestDeviceNameSanitized(t *testing.T) {
+	ns := &sockscope.NetNS{Interfaces: map[uint32]string{3: "d\x1b[2Jx"}}
+	s := &sockscope.Socket{Proto: sockscope.TCP, Family: sockscope.FamilyInet, State: sockscope.Listen,
+		Local: netip.MustParseAddrPort("0.0.0.0:80"), Remote: netip.MustParseAddrPort("0.0.0.0:0"), Interface: 3, NetNS: ns}
+	if got, want := (Style{Numeric: true}).LocalText(s), `0.0.0.0%d\x1b[2Jx:80`; got != want {
+		t.Errorf("LocalText = %q, want %q", got, want)
+	}
+	var rec bytes.Buffer
+	if err := writeSocketRecords(&rec, []*sockscope.Socket{s}, Style{Numeric: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rec.String(), "tcp\tLISTEN\t0\t0\t0.0.0.0%d\\x1b[2Jx:80\t0.0.0.0:*\n"; got != want {
+		t.Errorf("pipe record = %q, want %q", got, want)
+	}
+	if got, want := string(AppendSocketJSON(nil, s)), `"local":"0.0.0.0%d\u001b[2Jx:80"`; !strings.Contains(got, want) {
+		t.Errorf("JSON %s lacks %s", got, want)
 	}
 }
 

@@ -50,7 +50,11 @@ func (st Style) LocalText(s *sockscope.Socket) string {
 		}
 		return Sanitize(s.Path)
 	}
-	return st.endpoint(s.Proto, s.Local, s.LocalString())
+	l := s.LocalString()
+	if s.Interface != 0 {
+		l = Sanitize(l) // the device name is untrusted
+	}
+	return st.endpoint(s.Proto, s.Local, l)
 }
 
 // PeerText formats a socket's remote side; for Unix, the peer's path or "*".

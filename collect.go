@@ -57,6 +57,7 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 	}
 	b.finish()
 	snap.Sockets = b.sockets
+	nameDevices(snap.Sockets, spaces)
 
 	if scan != nil {
 		res, took, herr := scan.wait()

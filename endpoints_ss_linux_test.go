@@ -22,12 +22,14 @@ import (
 	"github.com/sockscope/sockscope/internal/nstest"
 )
 
-// bindKind is one way to bind a socket: a family, an address and, for
-// AF_INET6, IPV6_V6ONLY (-1: leave the default).
+// bindKind is one way to bind a socket: a family, an address, for
+// AF_INET6 IPV6_V6ONLY (-1: leave the default), and whether to bind to the
+// device lo first (SO_BINDTODEVICE).
 type bindKind struct {
 	fam    int
 	addr   netip.Addr
 	v6only int
+	dev    bool
 }
 
 func (k bindKind) String() string {
@@ -40,6 +42,9 @@ func (k bindKind) String() string {
 		case 1:
 			s += " v6only"
 		}
+	}
+	if k.dev {
+		s += " on device lo"
 	}
 	return s
 }
@@ -61,27 +66,33 @@ func (g *epGen) loop4() netip.Addr {
 func mapped(a netip.Addr) netip.Addr { return netip.AddrFrom16(a.As16()) }
 
 func (g *epGen) kind() bindKind {
+	k := g.addrKind()
+	k.dev = g.r.IntN(5) == 0
+	return k
+}
+
+func (g *epGen) addrKind() bindKind {
 	n := 3
 	if g.v6 {
 		n = 8
 	}
 	switch g.r.IntN(n) {
 	case 0:
-		return bindKind{unix.AF_INET, netip.IPv4Unspecified(), -1}
+		return bindKind{unix.AF_INET, netip.IPv4Unspecified(), -1, false}
 	case 1:
-		return bindKind{unix.AF_INET, netip.AddrFrom4([4]byte{127, 0, 0, 1}), -1}
+		return bindKind{unix.AF_INET, netip.AddrFrom4([4]byte{127, 0, 0, 1}), -1, false}
 	case 2:
-		return bindKind{unix.AF_INET, g.loop4(), -1}
+		return bindKind{unix.AF_INET, g.loop4(), -1, false}
 	case 3:
-		return bindKind{unix.AF_INET6, netip.IPv6Unspecified(), 1}
+		return bindKind{unix.AF_INET6, netip.IPv6Unspecified(), 1, false}
 	case 4:
-		return bindKind{unix.AF_INET6, netip.IPv6Unspecified(), 0}
+		return bindKind{unix.AF_INET6, netip.IPv6Unspecified(), 0, false}
 	case 5:
-		return bindKind{unix.AF_INET6, netip.IPv6Loopback(), -1}
+		return bindKind{unix.AF_INET6, netip.IPv6Loopback(), -1, false}
 	case 6:
-		return bindKind{unix.AF_INET6, mapped(netip.AddrFrom4([4]byte{127, 0, 0, 1})), 0}
+		return bindKind{unix.AF_INET6, mapped(netip.AddrFrom4([4]byte{127, 0, 0, 1})), 0, false}
 	default:
-		return bindKind{unix.AF_INET6, mapped(g.loop4()), 0}
+		return bindKind{unix.AF_INET6, mapped(g.loop4()), 0, false}
 	}
 }
 
@@ -139,6 +150,11 @@ func (e *epSockets) open(typ, fam int, k *bindKind, what string) int {
 	if k != nil && k.fam == unix.AF_INET6 && k.v6only >= 0 {
 		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, k.v6only); err != nil {
 			e.t.Fatalf("%s: IPV6_V6ONLY: %v", what, err)
+		}
+	}
+	if k != nil && k.dev {
+		if err := unix.BindToDevice(fd, "lo"); err != nil {
+			e.t.Fatalf("%s: SO_BINDTODEVICE lo: %v", what, err)
 		}
 	}
 	if k != nil {
@@ -502,7 +518,7 @@ func TestJSONHoldersAbsentVersusEmpty(t *testing.T) {
 	e := &epSockets{t: t, inodes: map[uint64]string{}}
 	var lport int
 	n.Do(func() {
-		k := bindKind{unix.AF_INET, netip.AddrFrom4([4]byte{127, 0, 0, 1}), -1}
+		k := bindKind{unix.AF_INET, netip.AddrFrom4([4]byte{127, 0, 0, 1}), -1, false}
 		lfd := e.open(unix.SOCK_STREAM|unix.SOCK_NONBLOCK, unix.AF_INET, &k, "listener")
 		if err := unix.Listen(lfd, 4); err != nil {
 			t.Fatalf("listen: %v", err)

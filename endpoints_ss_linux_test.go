@@ -597,3 +597,58 @@ func TestJSONHoldersAbsentVersusEmpty(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileDeviceName: an interface name is chosen by whoever owns the
+// namespace (an unprivileged user can own one) and may hold control
+// characters. ss prints it raw; sockscope prints the same endpoint with the
+// name escaped in tables, and exactly in JSON strings.
+func TestHostileDeviceName(t *testing.T) {
+	if unix.Geteuid() != 0 {
+		t.Skip("needs root: creates a veth pair in a private namespace")
+	}
+	for _, tool := range []string{"ss", "nsenter", "ip"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+	n := newTestNet(t)
+	const name = "d\x1b[2Jx"
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "nsenter", "--net="+n.path, "ip", "link", "add", name, "type", "veth", "peer", "name", "vp0").CombinedOutput(); err != nil {
+		t.Fatalf("ip link add: %v: %s", err, out)
+	}
+	e := &epSockets{t: t, inodes: map[uint64]string{}}
+	var port int
+	n.Do(func() {
+		fd := e.open(unix.SOCK_DGRAM, unix.AF_INET, nil, "udp on the device")
+		if err := unix.BindToDevice(fd, name); err != nil {
+			t.Fatalf("SO_BINDTODEVICE: %v", err)
+		}
+		if err := unix.Bind(fd, &unix.SockaddrInet4{}); err != nil {
+			t.Fatalf("bind: %v", err)
+		}
+		e.keep(fd, "udp on the device")
+		port = localPort(t, fd)
+	})
+	defer func() {
+		for _, fd := range e.fds {
+			unix.Close(fd)
+		}
+	}()
+	raw := "0.0.0.0%" + name + ":" + strconv.Itoa(port)
+	ss, _ := ssRows(t, n.path)
+	for ino := range e.inodes {
+		if want := "udp UNCONN " + raw + " 0.0.0.0:*"; ss[ino] != want {
+			t.Fatalf("ss prints %q, want %q", ss[ino], want)
+		}
+	}
+	js := cliOut(t, "--netns", n.path, "ls", "-uan", "-o", "json")
+	if want := `"local":"0.0.0.0%d\u001b[2Jx:` + strconv.Itoa(port) + `"`; !strings.Contains(js, want) {
+		t.Errorf("ls -o json lacks %s:\n%s", want, js)
+	}
+	pipe := cliOut(t, "--netns", n.path, "ls", "-uan")
+	if want := `0.0.0.0%d\x1b[2Jx:` + strconv.Itoa(port); !strings.Contains(pipe, want) || strings.Contains(pipe, "\x1b") {
+		t.Errorf("ls -uan = %q, want %q and no raw escape", pipe, want)
+	}
+}

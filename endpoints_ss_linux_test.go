@@ -123,9 +123,36 @@ func sockaddrOf(fam int, a netip.Addr, port int) unix.Sockaddr {
 	return &unix.SockaddrInet6{Addr: a.As16(), Port: port}
 }
 
+// epFail is a failure on the namespace's thread, where t.Fatal must not be
+// called (it would end that goroutine, not the test): failf panics with
+// it and doIn reports it from the test's goroutine.
+type epFail string
+
+func failf(format string, args ...any) { panic(epFail(fmt.Sprintf(format, args...))) }
+
+// doIn runs f on n's thread and fails the test if f called failf.
+func doIn(t *testing.T, n *testNet, f func()) {
+	t.Helper()
+	var fail epFail
+	n.Do(func() {
+		defer func() {
+			if r := recover(); r != nil {
+				msg, ok := r.(epFail)
+				if !ok {
+					panic(r)
+				}
+				fail = msg
+			}
+		}()
+		f()
+	})
+	if fail != "" {
+		t.Fatal(string(fail))
+	}
+}
+
 // epSockets creates sockets and remembers their fds and inodes.
 type epSockets struct {
-	t      *testing.T
 	fds    []int
 	inodes map[uint64]string // inode -> how it was made, for messages
 }
@@ -133,7 +160,7 @@ type epSockets struct {
 func (e *epSockets) keep(fd int, what string) {
 	ino, err := nstest.Inode(fd)
 	if err != nil {
-		e.t.Fatalf("%s: %v", what, err)
+		failf("%s: %v", what, err)
 	}
 	e.fds = append(e.fds, fd)
 	e.inodes[ino] = what
@@ -144,31 +171,31 @@ func (e *epSockets) keep(fd int, what string) {
 func (e *epSockets) open(typ, fam int, k *bindKind, what string) int {
 	fd, err := unix.Socket(fam, typ|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		e.t.Fatalf("%s: socket: %v", what, err)
+		failf("%s: socket: %v", what, err)
 	}
 	e.fds = append(e.fds, fd)
 	if k != nil && k.fam == unix.AF_INET6 && k.v6only >= 0 {
 		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, k.v6only); err != nil {
-			e.t.Fatalf("%s: IPV6_V6ONLY: %v", what, err)
+			failf("%s: IPV6_V6ONLY: %v", what, err)
 		}
 	}
 	if k != nil && k.dev {
 		if err := unix.BindToDevice(fd, "lo"); err != nil {
-			e.t.Fatalf("%s: SO_BINDTODEVICE lo: %v", what, err)
+			failf("%s: SO_BINDTODEVICE lo: %v", what, err)
 		}
 	}
 	if k != nil {
 		if err := unix.Bind(fd, sockaddrOf(k.fam, k.addr, 0)); err != nil {
-			e.t.Fatalf("%s: bind: %v", what, err)
+			failf("%s: bind: %v", what, err)
 		}
 	}
 	return fd
 }
 
-func localPort(t *testing.T, fd int) int {
+func localPort(fd int) int {
 	sa, err := unix.Getsockname(fd)
 	if err != nil {
-		t.Fatalf("getsockname: %v", err)
+		failf("getsockname: %v", err)
 	}
 	switch sa := sa.(type) {
 	case *unix.SockaddrInet4:
@@ -176,12 +203,12 @@ func localPort(t *testing.T, fd int) int {
 	case *unix.SockaddrInet6:
 		return sa.Port
 	}
-	t.Fatalf("getsockname: %T", sa)
+	failf("getsockname: %T", sa)
 	return 0
 }
 
 // acceptOne accepts one connection on a listener, polling with a deadline.
-func acceptOne(t *testing.T, lfd int) int {
+func acceptOne(lfd int) int {
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		nfd, _, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)
@@ -189,21 +216,20 @@ func acceptOne(t *testing.T, lfd int) int {
 			return nfd
 		}
 		if !errors.Is(err, unix.EAGAIN) {
-			t.Fatalf("accept: %v", err)
+			failf("accept: %v", err)
 		}
 		pfd := []unix.PollFd{{Fd: int32(lfd), Events: unix.POLLIN}}
 		if _, err := unix.Poll(pfd, 100); err != nil && !errors.Is(err, unix.EINTR) {
-			t.Fatalf("poll: %v", err)
+			failf("poll: %v", err)
 		}
 	}
-	t.Fatalf("no connection to accept within 5s")
+	failf("no connection to accept within 5s")
 	return -1
 }
 
 // build makes n random sockets: TCP listeners and established pairs, UDP
 // bound and connected sockets.
 func (e *epSockets) build(g *epGen, n int) {
-	t := e.t
 	for i := 0; i < n; i++ {
 		k := g.kind()
 		switch g.r.IntN(4) {
@@ -211,14 +237,14 @@ func (e *epSockets) build(g *epGen, n int) {
 			what := fmt.Sprintf("tcp listener on %v", k)
 			fd := e.open(unix.SOCK_STREAM, k.fam, &k, what)
 			if err := unix.Listen(fd, 16); err != nil {
-				t.Fatalf("%s: listen: %v", what, err)
+				failf("%s: listen: %v", what, err)
 			}
 			e.keep(fd, what)
 		case 1: // TCP established: a listener, a client, the accepted end
 			what := fmt.Sprintf("tcp listener on %v", k)
 			lfd := e.open(unix.SOCK_STREAM|unix.SOCK_NONBLOCK, k.fam, &k, what)
 			if err := unix.Listen(lfd, 16); err != nil {
-				t.Fatalf("%s: listen: %v", what, err)
+				failf("%s: listen: %v", what, err)
 			}
 			e.keep(lfd, what)
 			dst := g.target(k)
@@ -231,11 +257,11 @@ func (e *epSockets) build(g *epGen, n int) {
 			}
 			cwhat := fmt.Sprintf("tcp client (family %d) to %v of the %s", cfam, dst, what)
 			cfd := e.open(unix.SOCK_STREAM, cfam, nil, cwhat)
-			if err := unix.Connect(cfd, sockaddrOf(cfam, dst, localPort(t, lfd))); err != nil {
-				t.Fatalf("%s: connect: %v", cwhat, err)
+			if err := unix.Connect(cfd, sockaddrOf(cfam, dst, localPort(lfd))); err != nil {
+				failf("%s: connect: %v", cwhat, err)
 			}
 			e.keep(cfd, cwhat)
-			e.keep(acceptOne(t, lfd), "accepted end of the "+cwhat)
+			e.keep(acceptOne(lfd), "accepted end of the "+cwhat)
 		case 2: // UDP bound
 			what := fmt.Sprintf("udp bound to %v", k)
 			e.keep(e.open(unix.SOCK_DGRAM, k.fam, &k, what), what)
@@ -250,11 +276,11 @@ func (e *epSockets) build(g *epGen, n int) {
 			fd := e.open(unix.SOCK_DGRAM, k.fam, kp, what)
 			if k.fam == unix.AF_INET6 && kp == nil && k.v6only >= 0 {
 				if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, k.v6only); err != nil {
-					t.Fatalf("%s: IPV6_V6ONLY: %v", what, err)
+					failf("%s: IPV6_V6ONLY: %v", what, err)
 				}
 			}
 			if err := unix.Connect(fd, sockaddrOf(k.fam, dst, port)); err != nil {
-				t.Fatalf("%s: connect: %v", what, err)
+				failf("%s: connect: %v", what, err)
 			}
 			e.keep(fd, what)
 		}
@@ -387,8 +413,8 @@ func TestEndpointsMatchSS(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for round := 0; round < rounds && time.Now().Before(deadline); round++ {
 		n := newTestNet(t)
-		e := &epSockets{t: t, inodes: map[uint64]string{}}
-		n.Do(func() {
+		e := &epSockets{inodes: map[uint64]string{}}
+		doIn(t, n, func() {
 			g.v6 = v6Works()
 			e.build(g, perRound)
 		})
@@ -515,21 +541,21 @@ func rowsText(r epRows) string {
 // socket has one, and a socket no process holds (TIME-WAIT) has [].
 func TestJSONHoldersAbsentVersusEmpty(t *testing.T) {
 	n := newTestNet(t)
-	e := &epSockets{t: t, inodes: map[uint64]string{}}
+	e := &epSockets{inodes: map[uint64]string{}}
 	var lport int
-	n.Do(func() {
+	doIn(t, n, func() {
 		k := bindKind{unix.AF_INET, netip.AddrFrom4([4]byte{127, 0, 0, 1}), -1, false}
 		lfd := e.open(unix.SOCK_STREAM|unix.SOCK_NONBLOCK, unix.AF_INET, &k, "listener")
 		if err := unix.Listen(lfd, 4); err != nil {
-			t.Fatalf("listen: %v", err)
+			failf("listen: %v", err)
 		}
 		e.keep(lfd, "listener")
-		lport = localPort(t, lfd)
+		lport = localPort(lfd)
 		cfd := e.open(unix.SOCK_STREAM, unix.AF_INET, nil, "client")
 		if err := unix.Connect(cfd, sockaddrOf(unix.AF_INET, k.addr, lport)); err != nil {
-			t.Fatalf("connect: %v", err)
+			failf("connect: %v", err)
 		}
-		afd := acceptOne(t, lfd)
+		afd := acceptOne(lfd)
 		// The client closes first, then the server: the client's end
 		// goes to TIME-WAIT, a socket no process holds.
 		unix.Close(cfd)
@@ -618,18 +644,18 @@ func TestHostileDeviceName(t *testing.T) {
 	if out, err := exec.CommandContext(ctx, "nsenter", "--net="+n.path, "ip", "link", "add", name, "type", "veth", "peer", "name", "vp0").CombinedOutput(); err != nil {
 		t.Fatalf("ip link add: %v: %s", err, out)
 	}
-	e := &epSockets{t: t, inodes: map[uint64]string{}}
+	e := &epSockets{inodes: map[uint64]string{}}
 	var port int
-	n.Do(func() {
+	doIn(t, n, func() {
 		fd := e.open(unix.SOCK_DGRAM, unix.AF_INET, nil, "udp on the device")
 		if err := unix.BindToDevice(fd, name); err != nil {
-			t.Fatalf("SO_BINDTODEVICE: %v", err)
+			failf("SO_BINDTODEVICE: %v", err)
 		}
 		if err := unix.Bind(fd, &unix.SockaddrInet4{}); err != nil {
-			t.Fatalf("bind: %v", err)
+			failf("bind: %v", err)
 		}
 		e.keep(fd, "udp on the device")
-		port = localPort(t, fd)
+		port = localPort(fd)
 	})
 	defer func() {
 		for _, fd := range e.fds {
@@ -650,5 +676,50 @@ func TestHostileDeviceName(t *testing.T) {
 	pipe := cliOut(t, "--netns", n.path, "ls", "-uan")
 	if want := `0.0.0.0%d\x1b[2Jx:` + strconv.Itoa(port); !strings.Contains(pipe, want) || strings.Contains(pipe, "\x1b") {
 		t.Errorf("ls -uan = %q, want %q and no raw escape", pipe, want)
+	}
+}
+
+// TestLookupReplyEndpoints: the kernel's own lookup (demux's check) reports
+// the listener's IPV6_V6ONLY, so its endpoints print as ss prints that
+// socket: "*:P" for a dual-stack listener, "[::]:P" for a v6only one.
+func TestLookupReplyEndpoints(t *testing.T) {
+	n := newTestNet(t)
+	for _, c := range []struct {
+		v6only      int
+		dst         netip.Addr
+		local, peer string
+	}{
+		{0, netip.AddrFrom4([4]byte{127, 0, 0, 1}), "*", "*"},
+		{1, netip.IPv6Loopback(), "[::]", "[::]"},
+	} {
+		e := &epSockets{inodes: map[uint64]string{}}
+		var port int
+		var v6 bool
+		doIn(t, n, func() { v6 = v6Works() })
+		if !v6 {
+			t.Skip("IPv6 does not work on lo here")
+		}
+		doIn(t, n, func() {
+			k := bindKind{unix.AF_INET6, netip.IPv6Unspecified(), c.v6only, false}
+			fd := e.open(unix.SOCK_STREAM, unix.AF_INET6, &k, "listener")
+			if err := unix.Listen(fd, 4); err != nil {
+				failf("listen: %v", err)
+			}
+			port = localPort(fd)
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		r, err := sockscope.LookupSocket(ctx, n.Options(), sockscope.LookupRequest{Proto: sockscope.TCP,
+			Src: netip.AddrPortFrom(c.dst, 40000), Dst: netip.AddrPortFrom(c.dst, uint16(port)), Ifindex: 1})
+		cancel()
+		for _, fd := range e.fds {
+			unix.Close(fd)
+		}
+		if err != nil {
+			t.Fatalf("v6only=%d: LookupSocket: %v", c.v6only, err)
+		}
+		wantL, wantR := c.local+":"+strconv.Itoa(port), c.peer+":*"
+		if l, p := sockscope.FormatSocketAddrPort(r.Local, r.V6Only), sockscope.FormatSocketAddrPort(r.Remote, r.V6Only); l != wantL || p != wantR {
+			t.Errorf("v6only=%d: kernel's lookup reply prints %s -> %s, want %s -> %s (as ss)", c.v6only, l, p, wantL, wantR)
+		}
 	}
 }

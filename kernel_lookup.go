@@ -32,6 +32,10 @@ type LookupReply struct {
 	Local, Remote netip.AddrPort
 	// Interface is the device the socket is bound to, 0 for none.
 	Interface uint32
+	// V6Only is the socket's IPV6_V6ONLY where the kernel reports it
+	// (AF_INET6 LISTEN and unconnected sockets), for printing its
+	// addresses as ss does (FormatSocketAddrPort).
+	V6Only Tristate
 }
 
 // ErrNoSocket is wrapped by the error of a lookup that found no socket.
@@ -76,6 +80,12 @@ func LookupSocket(ctx context.Context, opts Options, req LookupRequest) (LookupR
 			Cookie: r.Cookie, Inode: uint64(r.Inode), Interface: r.If,
 			Local:  netip.AddrPortFrom(r.Src, r.SrcPort),
 			Remote: netip.AddrPortFrom(r.Dst, r.DstPort),
+		}
+		switch r.V6Only {
+		case 0:
+			reply.V6Only = No
+		case 1:
+			reply.V6Only = Yes
 		}
 		return nil
 	})

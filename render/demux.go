@@ -69,7 +69,7 @@ func WriteDemux(w io.Writer, st Style, rep DemuxReport) error {
 	case k.Agrees:
 		b.WriteString("The kernel's own lookup agrees: no socket.\n")
 	case k.Found:
-		fmt.Fprintf(&b, "%s: the kernel's own lookup chose %s, %s -> %s.\n", Paint("The kernel disagrees", Red, st.Color), socketID(k.Reply.Cookie, k.Reply.Inode), sockscope.FormatAddrPort(k.Reply.Local), sockscope.FormatAddrPort(k.Reply.Remote))
+		fmt.Fprintf(&b, "%s: the kernel's own lookup chose %s, %s -> %s.\n", Paint("The kernel disagrees", Red, st.Color), socketID(k.Reply.Cookie, k.Reply.Inode), sockscope.FormatSocketAddrPort(k.Reply.Local, k.Reply.V6Only), sockscope.FormatSocketAddrPort(k.Reply.Remote, k.Reply.V6Only))
 	default:
 		fmt.Fprintf(&b, "%s: the kernel's own lookup found no socket.\n", Paint("The kernel disagrees", Red, st.Color))
 	}
@@ -188,8 +188,8 @@ func WriteDemuxJSON(w io.Writer, rep DemuxReport) error {
 		if k.Found {
 			kj.Socket = &demuxKernelSocketJSON{
 				Cookie: k.Reply.Cookie, Inode: k.Reply.Inode, Interface: k.Reply.Interface,
-				Local:  sockscope.FormatAddrPort(k.Reply.Local),
-				Remote: sockscope.FormatAddrPort(k.Reply.Remote),
+				Local:  sockscope.FormatSocketAddrPort(k.Reply.Local, k.Reply.V6Only),
+				Remote: sockscope.FormatSocketAddrPort(k.Reply.Remote, k.Reply.V6Only),
 			}
 		}
 		doc.Kernel = kj

@@ -99,7 +99,7 @@ func oneListener(l *lab) {
 	l.show(snap, a, b)
 	sa, sb := l.find(snap, a), l.find(snap, b)
 	if sa.State != sockscope.Listen || sb.State != sockscope.Close || sb.Local != addr {
-		l.failf("snapshot: A is %s and B is %s on %s; want A LISTEN and B bound but not listening", sa.State, sb.State, fmtAP(sb.Local))
+		l.failf("snapshot: A is %s and B is %s on %s; want A LISTEN and B bound but not listening", sa.State, sb.State, sb.LocalString())
 	} else {
 		l.note("snapshot: A is the one LISTEN socket on %s; B is still bound there but not listening (%s)", fmtAP(addr), sb.State)
 	}
@@ -243,9 +243,9 @@ func specificBeatsWildcard(l *lab) {
 	l.show(snap, append([]*sock{w, s}, accepted...)...)
 	sw, ss := l.find(snap, w), l.find(snap, s)
 	if sw.State != sockscope.Listen || ss.State != sockscope.Listen || !sw.Local.Addr().IsUnspecified() || ss.Local != spec {
-		l.failf("snapshot: want LISTEN on %s and on %s; got %s %s and %s %s", fmtAP(wa), fmtAP(spec), sw.State, fmtAP(sw.Local), ss.State, fmtAP(ss.Local))
+		l.failf("snapshot: want LISTEN on %s and on %s; got %s %s and %s %s", fmtAP(wa), fmtAP(spec), sw.State, sw.LocalString(), ss.State, ss.LocalString())
 	} else {
-		l.note("snapshot: two listeners on port %d, %s and %s", port, fmtAP(sw.Local), fmtAP(ss.Local))
+		l.note("snapshot: two listeners on port %d, %s and %s", port, sw.LocalString(), ss.LocalString())
 	}
 }
 
@@ -421,7 +421,7 @@ func sharedEphemeral(l *lab) {
 	var remotes []string
 	for _, s := range snap.Sockets {
 		if s.Local == e && s.State == sockscope.Established {
-			remotes = append(remotes, fmtAP(s.Remote))
+			remotes = append(remotes, s.RemoteString())
 		}
 	}
 	if len(remotes) != 2 {
@@ -469,7 +469,7 @@ func udpConnected(l *lab) {
 	l.show(snap, uc, uu, s1, s2)
 	sc, su := l.find(snap, uc), l.find(snap, uu)
 	if sc.Local != addr || su.Local != addr || sc.Remote != s1a || su.Connected() {
-		l.failf("snapshot: connected is %s -> %s, unconnected %s -> %s", fmtAP(sc.Local), fmtAP(sc.Remote), fmtAP(su.Local), fmtAP(su.Remote))
+		l.failf("snapshot: connected is %s -> %s, unconnected %s -> %s", sc.LocalString(), sc.RemoteString(), su.LocalString(), su.RemoteString())
 	} else {
 		l.note("snapshot: both UDP sockets are on %s; one connected to %s (%s), one not (%s)", fmtAP(addr), fmtAP(s1a), sc.State, su.State)
 	}

@@ -17,9 +17,10 @@ func labReports() []lab.Report {
 	ns := &sockscope.NetNS{Inode: 4026532100, Name: "lab"}
 	me := &sockscope.Process{PID: 4242, Comm: "sock\x1bscope", User: "root"}
 	ln := &sockscope.Socket{Proto: sockscope.TCP, Family: sockscope.FamilyInet, Type: sockscope.SockStream, State: sockscope.Listen,
-		Local: netip.MustParseAddrPort("127.0.0.1:8080"), Inode: 7, Cookie: 8, NetNS: ns, Holders: []sockscope.Holder{{Proc: me, FD: 5}}}
+		Local: netip.MustParseAddrPort("127.0.0.1:8080"), Remote: netip.MustParseAddrPort("0.0.0.0:0"), Inode: 7, Cookie: 8, NetNS: ns,
+		Holders: []sockscope.Holder{{Proc: me, FD: 5}}, HoldersScanned: true} // lab's snapshots scan holders
 	c := &sockscope.Socket{Proto: sockscope.TCP, Family: sockscope.FamilyInet, Type: sockscope.SockStream, State: sockscope.Established,
-		Local: netip.MustParseAddrPort("127.0.0.1:8080"), Remote: netip.MustParseAddrPort("127.0.0.1:40000"), Inode: 9, Cookie: 10, NetNS: ns}
+		Local: netip.MustParseAddrPort("127.0.0.1:8080"), Remote: netip.MustParseAddrPort("127.0.0.1:40000"), Inode: 9, Cookie: 10, NetNS: ns, HoldersScanned: true}
 	return []lab.Report{
 		{Experiment: lab.Experiment{Name: "shared-port", Claim: "many sockets share one port"}, Result: lab.Pass, Namespace: lab.Private,
 			Details: []string{"kernel: listen 127.0.0.1:8080 ok", "snapshot: 2 sockets"}, Sockets: []*sockscope.Socket{ln, c}},

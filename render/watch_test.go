@@ -22,19 +22,20 @@ func watchSockets(n int) []*sockscope.Socket {
 			Proto: sockscope.TCP, Family: sockscope.FamilyInet, Type: sockscope.SockStream, State: sockscope.Established,
 			Local:  netip.MustParseAddrPort("127.0.0.1:8080"),
 			Remote: netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", 40000+i)),
-			Inode:  uint64(1000 + i), Cookie: uint64(2000 + i), NetNS: ns,
+			Inode:  uint64(1000 + i), Cookie: uint64(2000 + i), NetNS: ns, HoldersScanned: true, // watch -p
 		})
 	}
 	evil := &sockscope.Process{PID: 666, Comm: "ev\x1b[31mil\n\u202e", User: "nobody", UID: 65534}
 	socks = append(socks,
 		&sockscope.Socket{
 			Proto: sockscope.TCP, Family: sockscope.FamilyInet, Type: sockscope.SockStream, State: sockscope.Listen,
-			Local: netip.MustParseAddrPort("127.0.0.1:8080"), Inode: 900, Cookie: 901, NetNS: ns,
+			Local: netip.MustParseAddrPort("127.0.0.1:8080"), Remote: netip.MustParseAddrPort("0.0.0.0:0"),
+			Inode: 900, Cookie: 901, NetNS: ns, HoldersScanned: true,
 		},
 		&sockscope.Socket{
 			Proto: sockscope.Unix, Family: sockscope.FamilyUnix, Type: sockscope.SockStream, State: sockscope.Listen,
 			Path: "/run/ev\x1bil.sock", Inode: 700, Cookie: 701, NetNS: ns,
-			Holders: []sockscope.Holder{{Proc: evil, FD: 3}},
+			Holders: []sockscope.Holder{{Proc: evil, FD: 3}}, HoldersScanned: true,
 		},
 	)
 	return socks

@@ -90,13 +90,13 @@ func TestDeviceBoundEndpoint(t *testing.T) {
 		s             *sockscope.Socket
 		local, remote string
 	}{
-		{&sockscope.Socket{Proto: sockscope.UDP, Family: sockscope.FamilyInet, Local: mustAddrPort("0.0.0.0:68"), Remote: mustAddrPort("0.0.0.0:0"), Interface: 2, NetNS: ns},
+		{&sockscope.Socket{Proto: sockscope.UDP, Family: sockscope.FamilyInet, Local: netip.MustParseAddrPort("0.0.0.0:68"), Remote: netip.MustParseAddrPort("0.0.0.0:0"), Interface: 2, NetNS: ns},
 			"0.0.0.0%eth0:68", "0.0.0.0:*"},
-		{&sockscope.Socket{Proto: sockscope.TCP, Family: sockscope.FamilyInet6, Local: mustAddrPort("[::]:80"), Remote: mustAddrPort("[::]:0"), V6Only: sockscope.No, Interface: 2, NetNS: ns},
+		{&sockscope.Socket{Proto: sockscope.TCP, Family: sockscope.FamilyInet6, Local: netip.MustParseAddrPort("[::]:80"), Remote: netip.MustParseAddrPort("[::]:0"), V6Only: sockscope.No, Interface: 2, NetNS: ns},
 			"*%eth0:80", "*:*"},
-		{&sockscope.Socket{Proto: sockscope.TCP, Family: sockscope.FamilyInet6, Local: mustAddrPort("[::1]:80"), Remote: mustAddrPort("[::]:0"), V6Only: sockscope.Yes, Interface: 9, NetNS: ns},
+		{&sockscope.Socket{Proto: sockscope.TCP, Family: sockscope.FamilyInet6, Local: netip.MustParseAddrPort("[::1]:80"), Remote: netip.MustParseAddrPort("[::]:0"), V6Only: sockscope.Yes, Interface: 9, NetNS: ns},
 			"[::1]%if9:80", "[::]:*"},
-		{&sockscope.Socket{Proto: sockscope.TCP, Family: sockscope.FamilyInet, Local: mustAddrPort("127.0.0.1:80"), Remote: mustAddrPort("0.0.0.0:0"), Interface: 4},
+		{&sockscope.Socket{Proto: sockscope.TCP, Family: sockscope.FamilyInet, Local: netip.MustParseAddrPort("127.0.0.1:80"), Remote: netip.MustParseAddrPort("0.0.0.0:0"), Interface: 4},
 			"127.0.0.1%if4:80", "0.0.0.0:*"},
 	} {
 		if got := c.s.LocalString(); got != c.local {

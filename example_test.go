@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 
 	"github.com/sockscope/sockscope"
 )
@@ -39,8 +40,8 @@ func ExampleCollect() {
 func ExampleConnection_Reverse() {
 	c := sockscope.Connection{
 		Proto:  sockscope.TCP,
-		Local:  mustAddrPort("127.0.0.1:40000"),
-		Remote: mustAddrPort("127.0.0.1:443"),
+		Local:  netip.MustParseAddrPort("127.0.0.1:40000"),
+		Remote: netip.MustParseAddrPort("127.0.0.1:443"),
 	}
 	fmt.Println(c)
 	fmt.Println(c.Reverse())
@@ -53,11 +54,11 @@ func ExampleConnection_Reverse() {
 // also need its IPV6_V6ONLY flag, which tells "[::]" (IPv6 only) from "*"
 // (dual-stack).
 func ExampleFormatAddrPort() {
-	fmt.Println(sockscope.FormatAddrPort(mustAddrPort("0.0.0.0:80")))
-	fmt.Println(sockscope.FormatAddrPort(mustAddrPort("[::1]:8080")))
-	fmt.Println(sockscope.FormatSocketAddrPort(mustAddrPort("[::]:80"), sockscope.Yes))
-	fmt.Println(sockscope.FormatSocketAddrPort(mustAddrPort("[::]:80"), sockscope.No))
-	fmt.Println(sockscope.FormatSocketAddrPort(mustAddrPort("[::]:0"), sockscope.No))
+	fmt.Println(sockscope.FormatAddrPort(netip.MustParseAddrPort("0.0.0.0:80")))
+	fmt.Println(sockscope.FormatAddrPort(netip.MustParseAddrPort("[::1]:8080")))
+	fmt.Println(sockscope.FormatSocketAddrPort(netip.MustParseAddrPort("[::]:80"), sockscope.Yes))
+	fmt.Println(sockscope.FormatSocketAddrPort(netip.MustParseAddrPort("[::]:80"), sockscope.No))
+	fmt.Println(sockscope.FormatSocketAddrPort(netip.MustParseAddrPort("[::]:0"), sockscope.No))
 	// Output:
 	// 0.0.0.0:80
 	// [::1]:8080

@@ -24,7 +24,8 @@ type DemuxReport struct {
 func WriteDemux(w io.Writer, st Style, rep DemuxReport) error {
 	seg, res, k := rep.Segment, rep.Result, rep.Kernel
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s segment %s -> %s\n\n", seg.Proto, sockscope.FormatAddrPort(seg.Src), sockscope.FormatAddrPort(seg.Dst))
+	// The segment is what the user typed: an IPv6 zone is free text.
+	fmt.Fprintf(&b, "%s segment %s -> %s\n\n", seg.Proto, Sanitize(sockscope.FormatAddrPort(seg.Src)), Sanitize(sockscope.FormatAddrPort(seg.Dst)))
 	for i, s := range res.Steps {
 		fmt.Fprintf(&b, "%d. %s: %s\n", i+1, Sanitize(s.Name), Sanitize(s.Detail))
 		for _, m := range s.Matched {

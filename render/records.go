@@ -110,7 +110,7 @@ func (st Style) appendEndpoint(b []byte, proto sockscope.Proto, ap netip.AddrPor
 	}
 	if !st.Numeric && st.Services != nil {
 		if name := st.Services(ap.Port(), proto.String()); name != "" {
-			return append(b, name...)
+			return AppendSanitized(b, name) // a name from /etc/services
 		}
 	}
 	return strconv.AppendUint(b, uint64(ap.Port()), 10)

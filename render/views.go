@@ -38,7 +38,7 @@ func (st Style) endpoint(proto sockscope.Proto, ap interface {
 		return full
 	}
 	i := strings.LastIndexByte(full, ':')
-	return full[:i+1] + name
+	return full[:i+1] + Sanitize(name) // a name from /etc/services
 }
 
 // LocalText formats a socket's local side: address:port (or service), or a
@@ -111,14 +111,16 @@ func holdersOrWhy(s *sockscope.Socket, max int) string {
 	return "(none)"
 }
 
+// nsName is a namespace's label for a terminal, sanitized: an ip netns
+// name is any file name, escape sequences and invalid UTF-8 included.
 func nsName(ns *sockscope.NetNS) string {
 	if ns == nil {
 		return ""
 	}
 	if ns.Container != "" {
-		return ns.Name + "/" + Sanitize(ns.Container)
+		return Sanitize(ns.Name) + "/" + Sanitize(ns.Container)
 	}
-	return ns.Name
+	return Sanitize(ns.Name)
 }
 
 // SocketHeader returns the ls table's header for a style.

@@ -3,7 +3,10 @@ package query
 import (
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/width"
 )
 
 // SyntaxError reports a filter that does not parse: where, what is wrong,
@@ -73,22 +76,27 @@ func clip(s string) string {
 //	      ^
 //	valid here: all, connected, ...
 //
-// Control characters in the input are shown as spaces so that the caret
-// lines up.
+// The caret is placed by display width: a wide (East Asian) character
+// takes two columns, a combining mark none. Characters that do not print
+// (control and format characters, invalid UTF-8) are shown as spaces so
+// that the caret lines up and nothing reaches the terminal raw. A long
+// input is cut to caretContext columns on each side of the position, the
+// cuts marked "…".
 func (e *SyntaxError) Caret() string {
-	var b strings.Builder
-	col := 0
-	for i, r := range e.Input {
-		if r < ' ' || r == 0x7f || r == utf8.RuneError {
-			r = ' '
-		}
-		b.WriteRune(r)
-		if i < e.Pos {
-			col++
-		}
+	pos := min(max(e.Pos, 0), len(e.Input))
+	before := caretText(e.Input[:pos])
+	after := caretText(e.Input[pos:])
+	if w := textWidth(before); w > caretContext {
+		before = "…" + cutLeft(before, w-caretContext+1)
 	}
+	if textWidth(after) > caretContext {
+		after = cutRight(after, caretContext-1) + "…"
+	}
+	var b strings.Builder
+	b.WriteString(before)
+	b.WriteString(after)
 	b.WriteByte('\n')
-	b.WriteString(strings.Repeat(" ", col))
+	b.WriteString(strings.Repeat(" ", textWidth(before)))
 	b.WriteString("^\n")
 	if len(e.Valid) > 0 {
 		b.WriteString("valid here: ")
@@ -97,6 +105,66 @@ func (e *SyntaxError) Caret() string {
 		b.WriteString(e.Msg)
 	}
 	return b.String()
+}
+
+// caretContext is how many columns of the input Caret shows on each side
+// of the error position.
+const caretContext = 60
+
+// caretText is s with every rune that does not print replaced by a space.
+func caretText(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if !unicode.IsPrint(r) || r == utf8.RuneError {
+			r = ' '
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// runeWidth is the number of terminal columns r takes: 2 for East Asian
+// wide and fullwidth characters, 0 for combining marks, else 1.
+func runeWidth(r rune) int {
+	switch {
+	case unicode.In(r, unicode.Mn, unicode.Me):
+		return 0
+	}
+	switch width.LookupRune(r).Kind() {
+	case width.EastAsianWide, width.EastAsianFullwidth:
+		return 2
+	}
+	return 1
+}
+
+// textWidth is the display width of s (see runeWidth).
+func textWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		n += runeWidth(r)
+	}
+	return n
+}
+
+// cutLeft drops runes from the start of s until at least n columns are gone.
+func cutLeft(s string, n int) string {
+	for i, r := range s {
+		if n <= 0 {
+			return s[i:]
+		}
+		n -= runeWidth(r)
+	}
+	return ""
+}
+
+// cutRight keeps the longest prefix of s at most n columns wide.
+func cutRight(s string, n int) string {
+	for i, r := range s {
+		if n -= runeWidth(r); n < 0 {
+			return s[:i]
+		}
+	}
+	return s
 }
 
 // closest returns the candidate nearest to w by edit distance, if it is

@@ -1,6 +1,9 @@
 package query
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // token is one word of the filter with its byte offset in the input.
 type token struct {
@@ -49,7 +52,10 @@ func lex(in string) ([]token, *SyntaxError) {
 			toks = splitWord(toks, word, start)
 		}
 		if len(toks) > maxTokens {
-			return nil, &SyntaxError{Input: in, Pos: start, Msg: "filter too long"}
+			// Point at the first token past the limit, which may be
+			// inside a long word such as "((((...".
+			return nil, &SyntaxError{Input: in, Pos: toks[maxTokens].pos,
+				Msg: "filter too long: more than " + strconv.Itoa(maxTokens) + " words, operators and parentheses"}
 		}
 	}
 	return toks, nil

@@ -444,3 +444,71 @@ func TestParseLongInput(t *testing.T) {
 	nots := strings.Repeat("not ", 1000) + "sport = :1"
 	mustParse(t, nots)
 }
+
+// caretColumn returns the caret line's column of "^" and the input line
+// of a SyntaxError for in.
+func caretColumn(t *testing.T, in string) (echo string, col int) {
+	t.Helper()
+	_, err := Parse(in, fixtureServices(t))
+	var se *SyntaxError
+	if !errors.As(err, &se) {
+		t.Fatalf("Parse(%q): got %v, want *SyntaxError", in, err)
+	}
+	lines := strings.Split(se.Caret(), "\n")
+	if len(lines) != 3 || strings.TrimLeft(lines[1], " ") != "^" {
+		t.Fatalf("Parse(%q): Caret() =\n%s", in, se.Caret())
+	}
+	return lines[0], len(lines[1]) - 1
+}
+
+// TestCaretDisplayWidth (issue 15 item 8): the caret counts terminal
+// columns, not runes: a CJK character takes two, a combining mark none,
+// and a format character (U+202E) or an invalid byte is shown as a space.
+func TestCaretDisplayWidth(t *testing.T) {
+	for _, tt := range []struct {
+		in, echo string
+		col      int
+	}{
+		{"proc 日本語 stat x", "proc 日本語 stat x", 12},
+		{"proc ｆｕｌｌ stat x", "proc ｆｕｌｌ stat x", 14},
+		{"proc e\u0301e\u0301 stat x", "proc e\u0301e\u0301 stat x", 8},
+		{"proc a\u202eb stat x", "proc a b stat x", 9},
+		{"proc a\xffb stat x", "proc a b stat x", 9},
+	} {
+		echo, col := caretColumn(t, tt.in)
+		if echo != tt.echo || col != tt.col {
+			t.Errorf("Parse(%q): caret under column %d of %q, want column %d of %q", tt.in, col, echo, tt.col, tt.echo)
+		}
+	}
+}
+
+// TestCaretTooLong (issue 15 item 8): "filter too long" points at the
+// first token past the limit, also inside one long word, and a long
+// input is cut around the caret rather than printed whole.
+func TestCaretTooLong(t *testing.T) {
+	for _, in := range []string{
+		strings.Repeat("(", maxTokens+50) + " sport = :1",
+		strings.Repeat("( ", maxTokens+50) + "sport = :1",
+	} {
+		_, err := Parse(in, fixtureServices(t))
+		var se *SyntaxError
+		if !errors.As(err, &se) || !strings.Contains(se.Msg, "too long") {
+			t.Fatalf("got %v, want filter too long", err)
+		}
+		// The first token past the limit is the (maxTokens+1)th "(".
+		if n := strings.Count(in[:se.Pos], "("); n != maxTokens {
+			t.Errorf("Pos %d follows %d tokens, want %d", se.Pos, n, maxTokens)
+		}
+		echo, col := caretColumn(t, in)
+		runes := []rune(echo)
+		if col == 0 || col >= len(runes) || runes[col] != '(' {
+			t.Errorf("caret at column %d of %q, want under a parenthesis past column 0", col, echo)
+		}
+		if w := len(runes); w > 2*caretContext+2 {
+			t.Errorf("the input line is %d columns, want it cut to about %d", w, 2*caretContext)
+		}
+		if !strings.HasPrefix(echo, "…") || !strings.HasSuffix(echo, "…") {
+			t.Errorf("a cut input line is not marked with …: %q", echo)
+		}
+	}
+}

@@ -57,7 +57,7 @@ func Interfaces(ctx context.Context, opts Options) ([]Interface, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sockscope: list interfaces: %w", err)
+		return nil, fmt.Errorf("list interfaces: %w", err)
 	}
 	return out, nil
 }

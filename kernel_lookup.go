@@ -51,7 +51,7 @@ var ErrNoSocket = errors.New("no socket")
 func LookupSocket(ctx context.Context, opts Options, req LookupRequest) (LookupReply, error) {
 	var reply LookupReply
 	if req.Proto != TCP && req.Proto != UDP {
-		return reply, fmt.Errorf("sockscope: kernel lookup: protocol %s: only tcp and udp can be looked up", req.Proto)
+		return reply, fmt.Errorf("kernel lookup: protocol %s: only tcp and udp can be looked up", req.Proto)
 	}
 	src := netip.AddrPortFrom(req.Src.Addr().WithZone(""), req.Src.Port())
 	dst := netip.AddrPortFrom(req.Dst.Addr().WithZone(""), req.Dst.Port())
@@ -90,10 +90,10 @@ func LookupSocket(ctx context.Context, opts Options, req LookupRequest) (LookupR
 		return nil
 	})
 	if errors.Is(err, sockdiag.ErrNotFound) {
-		return LookupReply{}, fmt.Errorf("sockscope: kernel lookup %s %s -> %s: %w", req.Proto, FormatAddrPort(src), FormatAddrPort(dst), ErrNoSocket)
+		return LookupReply{}, fmt.Errorf("kernel lookup %s %s -> %s: %w", req.Proto, FormatAddrPort(src), FormatAddrPort(dst), ErrNoSocket)
 	}
 	if err != nil {
-		return LookupReply{}, fmt.Errorf("sockscope: kernel lookup %s %s -> %s: %w", req.Proto, FormatAddrPort(src), FormatAddrPort(dst), err)
+		return LookupReply{}, fmt.Errorf("kernel lookup %s %s -> %s: %w", req.Proto, FormatAddrPort(src), FormatAddrPort(dst), err)
 	}
 	return reply, nil
 }
@@ -111,11 +111,11 @@ func InNetNS(ctx context.Context, opts Options, fn func() error) error {
 	}
 	switch {
 	case opts.AllNetNS:
-		return errors.New("sockscope: this reads one network namespace, not all")
+		return errors.New("this reads one network namespace, not all")
 	case len(opts.NetNS) == 0:
 		return fn()
 	case len(opts.NetNS) > 1:
-		return fmt.Errorf("sockscope: this reads one network namespace, got %d", len(opts.NetNS))
+		return fmt.Errorf("this reads one network namespace, got %d", len(opts.NetNS))
 	}
 	procRoot := opts.ProcRoot
 	if procRoot == "" {

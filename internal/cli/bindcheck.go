@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -96,7 +95,7 @@ func runBindCheck(ctx context.Context, g *globals, o *bindCheckOptions, args []s
 	g.warn(snap)
 	if g.output == "table" {
 		if envErr != nil {
-			fmt.Fprintf(g.io.ErrOut, "sockscope: note: %s\n", render.Sanitize(envErr.Error()))
+			g.note(envErr.Error())
 		}
 		err = render.WriteBindCheck(g.io.Out, g.style(), req, res)
 	} else {

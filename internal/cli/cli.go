@@ -194,11 +194,17 @@ func (g *globals) warn(snap *sockscope.Snapshot) {
 			nsMsgs = append(nsMsgs, msg)
 			continue
 		}
-		fmt.Fprintf(g.io.ErrOut, "sockscope: note: %s\n", render.Sanitize(msg))
+		g.note(msg)
 	}
 	if len(nsMsgs) > 0 {
-		fmt.Fprintf(g.io.ErrOut, "sockscope: note: %s\n", render.Sanitize(strings.Join(nsMsgs, "; ")))
+		g.note(strings.Join(nsMsgs, "; "))
 	}
+}
+
+// note prints "sockscope: note: msg" on stderr, msg made safe for a
+// terminal (terminalSafe) and without a prefix of its own.
+func (g *globals) note(msg string) {
+	printLines(g.io.ErrOut, "sockscope: note: "+unprefixed(msg))
 }
 
 // filterOptions parses the filter words and the global options: the first
@@ -372,22 +378,53 @@ func report(err error, w io.Writer) int {
 	return ExitError
 }
 
-// prefixed puts the program's name before msg once: the library's own
-// errors already start with "sockscope: " (its package name, as Go errors
-// do), and the user must not read it twice.
+// prefixed puts the program's name before msg once: an error may already
+// start with "sockscope: " (as a Go error names its package), and the user
+// must not read it twice.
 func prefixed(msg string) string {
-	return "sockscope: " + strings.TrimPrefix(msg, "sockscope: ")
+	return "sockscope: " + unprefixed(msg)
 }
 
-// printLines writes msg line by line, each made safe for a terminal: error
-// messages quote what the user typed, which may hold escape sequences.
+// unprefixed is msg without its leading "sockscope: " prefixes.
+func unprefixed(msg string) string {
+	for strings.HasPrefix(msg, "sockscope: ") {
+		msg = msg[len("sockscope: "):]
+	}
+	return msg
+}
+
+// printLines writes msg line by line, each made safe for a terminal:
+// error messages quote what the user typed and name what the system
+// holds, which may carry escape sequences.
 func printLines(w io.Writer, msg string) {
 	for _, line := range strings.Split(msg, "\n") {
-		if !utf8.ValidString(line) || strings.ContainsFunc(line, func(r rune) bool { return r != ' ' && !unicode.IsPrint(r) }) {
-			line = render.Sanitize(line)
-		}
-		fmt.Fprintf(w, "%s\n", line)
+		fmt.Fprintf(w, "%s\n", terminalSafe(line))
 	}
+}
+
+// terminalSafe escapes (render.AppendSanitized) each character of a
+// message that could act on a terminal: control and format characters
+// and invalid UTF-8. Everything else is kept as it is, backslashes
+// included, so that the parts a message already quoted (%q,
+// render.Sanitize) are not escaped a second time.
+func terminalSafe(line string) string {
+	var b []byte
+	for i := 0; i < len(line); {
+		r, size := utf8.DecodeRuneInString(line[i:])
+		if (r == utf8.RuneError && size == 1) || (r != ' ' && !unicode.IsPrint(r)) {
+			if b == nil {
+				b = append(make([]byte, 0, len(line)+16), line[:i]...)
+			}
+			b = render.AppendSanitized(b, line[i:i+size])
+		} else if b != nil {
+			b = append(b, line[i:i+size]...)
+		}
+		i += size
+	}
+	if b == nil {
+		return line
+	}
+	return string(b)
 }
 
 // flagError turns an error of pflag's parser into a usage error that lists

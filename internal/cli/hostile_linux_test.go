@@ -113,6 +113,18 @@ func TestHostileNetNSNames(t *testing.T) {
 			}
 		}
 	}
+	// A name that does not exist: the error quotes it and lists the
+	// known names, each escaped once.
+	_, stderr, code := runCLI(t, "ls", "--netns", "nosuch\x1b")
+	checkTerminalSafe(t, "--netns nosuch", stderr)
+	if code != ExitUsage || !strings.Contains(stderr, `"nosuch\x1b"`) || strings.Contains(stderr, `\\`) {
+		t.Errorf("--netns nosuch\\x1b: exit %d, want %d, the name quoted once:\n%s", code, ExitUsage, stderr)
+	}
+	for _, name := range names {
+		if !strings.Contains(stderr, strconv.Quote(name)) {
+			t.Errorf("--netns nosuch: the known name %q is not listed as %s:\n%s", name, strconv.Quote(name), stderr)
+		}
+	}
 	for _, args := range [][]string{{"ls", "-A", "-l"}, {"-A"}, {"port", p, "-A"}} {
 		args = append(args, "-o", "json")
 		out, stderr, code := runCLI(t, args...)

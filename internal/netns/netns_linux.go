@@ -344,10 +344,18 @@ func fstatNS(fd int, path string) (key, error) {
 // wrapErr adds context and, for EACCES and EPERM, ErrPermission.
 func wrapErr(op string, err error) error {
 	if errors.Is(err, fs.ErrPermission) {
-		return fmt.Errorf("%s: %w: %w", op, ErrPermission, err)
+		return fmt.Errorf("%s: %w", op, permError{err})
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
+
+// permError is a permission failure that also matches ErrPermission,
+// with the cause's text alone (not "permission denied: permission
+// denied").
+type permError struct{ err error }
+
+func (e permError) Error() string   { return e.err.Error() }
+func (e permError) Unwrap() []error { return []error{ErrPermission, e.err} }
 
 // Resolve finds the namespace a user named. spec is one of:
 //
@@ -414,9 +422,19 @@ func resolveName(name, procRoot string) (NS, error) {
 	}
 	slices.Sort(have)
 	have = slices.Compact(have)
+	// Names are any file names: quoted (escaped), and at most
+	// maxKnownNames of them, for a host may have hundreds.
+	const maxKnownNames = 10
 	known := "there are none"
 	if len(have) > 0 {
-		known = "known: " + strings.Join(have, ", ")
+		quoted := make([]string, 0, maxKnownNames+1)
+		for _, n := range have[:min(len(have), maxKnownNames)] {
+			quoted = append(quoted, strconv.Quote(n))
+		}
+		if len(have) > maxKnownNames {
+			quoted = append(quoted, fmt.Sprintf("and %d more (ip netns list)", len(have)-maxKnownNames))
+		}
+		known = "known: " + strings.Join(quoted, ", ")
 	}
 	return NS{}, fmt.Errorf("no such ip netns name in %s (%s); give an ip netns name, a path to a namespace file, or a PID: %w",
 		strings.Join(netnsDirs, " or "), known, fs.ErrNotExist)

@@ -35,10 +35,27 @@ const (
 	ExitError   = 1 // a runtime error (or bind-check: would fail)
 	ExitUsage   = 2 // bad flags, arguments or filter
 	ExitDepends = 3 // bind-check: the answer depends on a hidden flag
-	// ExitInterrupted follows SIGINT or SIGTERM before the command ended:
-	// 128 + SIGINT, as a shell reports a command killed by Ctrl-C.
+	// ExitInterrupted follows SIGINT before the command ended: 128 +
+	// SIGINT, as a shell reports a command killed by Ctrl-C. SIGTERM,
+	// SIGHUP and SIGQUIT end a command the same way, with 128 + their
+	// number (143, 129, 131): see exitSignal.
 	ExitInterrupted = 130
 )
+
+// exitSignal is the status of a command that sig ended: 128 + the
+// signal's number, as a shell reports a process the signal killed.
+func exitSignal(sig syscall.Signal) int { return 128 + int(sig) }
+
+// endSignals end a command: its context is cancelled, what it made is
+// removed, and it exits with exitSignal. SIGHUP and SIGQUIT are among
+// them, for their defaults (exit at once; a goroutine dump and exit 2)
+// would skip the clean-up.
+var endSignals = []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+
+// signalCause is the cause of the context a signal cancelled.
+type signalCause struct{ sig syscall.Signal }
+
+func (c signalCause) Error() string { return "interrupted by " + c.sig.String() }
 
 // IOStreams are the command's input and outputs.
 type IOStreams struct {
@@ -227,19 +244,30 @@ func parseFilter(args []string) (*query.Filter, error) {
 }
 
 // Main runs the command line and returns the exit status. ctx is cancelled
-// on an interrupt (Ctrl-C, SIGTERM): a command that returns after ctx was
-// cancelled exits 130, whether or not it noticed, so that an interrupted
-// listing never reports success. Only serve and an unbounded watch, which
-// run until interrupted, end with 0 then.
+// on an interrupt: a command that returns after ctx was cancelled exits
+// 128 + the signal's number (the cause of ctx, if it is one, else SIGINT:
+// 130), whether or not it noticed, so that an interrupted listing never
+// reports success. Only serve and an unbounded watch, which run until
+// interrupted, end with 0 then.
 func Main(ctx context.Context, args []string, streams IOStreams) int {
-	return execute(ctx, args, streams, func() bool { return errors.Is(ctx.Err(), context.Canceled) })
+	return execute(ctx, args, streams, func() syscall.Signal {
+		if !errors.Is(ctx.Err(), context.Canceled) {
+			return 0
+		}
+		var sc signalCause
+		if errors.As(context.Cause(ctx), &sc) {
+			return sc.sig
+		}
+		return syscall.SIGINT
+	})
 }
 
 // Run is the command sockscope: it runs the command line with the
-// process's arguments and streams, SIGINT and SIGTERM cancelling it, and
-// returns the exit status. A signal that arrived before the command ended
-// makes the status 130 even when the command finished before the signal
-// reached its context (signal delivery lags under load).
+// process's arguments and streams, SIGINT, SIGTERM, SIGHUP and SIGQUIT
+// cancelling it, and returns the exit status. A signal that arrived
+// before the command ended makes the status 128 + its number even when
+// the command finished before the signal reached its context (signal
+// delivery lags under load).
 func Run() int {
 	return runSignals(os.Args[1:], System())
 }
@@ -247,32 +275,37 @@ func Run() int {
 // runSignals is Run with the arguments and streams given.
 func runSignals(args []string, streams IOStreams) int {
 	sigc := make(chan os.Signal, 1)
-	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var caught atomic.Bool
+	notify := make([]os.Signal, len(endSignals))
+	for i, s := range endSignals {
+		notify[i] = s
+	}
+	signal.Notify(sigc, notify...)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	var caught atomic.Int32 // the first signal's number
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		select {
-		case <-sigc:
-			caught.Store(true)
-			cancel()
+		case s := <-sigc:
+			sig, _ := s.(syscall.Signal)
+			caught.Store(int32(sig))
+			cancel(signalCause{sig})
 		case <-done:
 		}
 	}()
-	return execute(ctx, args, streams, func() bool {
+	return execute(ctx, args, streams, func() syscall.Signal {
 		// A signal sent but not yet handled by any thread is pending
 		// in the kernel.
-		pending := signalPending(syscall.SIGINT, syscall.SIGTERM)
+		pending := signalPending(endSignals...)
 		// A second channel keeps the signals caught while sigc is
 		// stopped: with no channel registered, the runtime would
 		// apply the default action (exit) to a signal arriving
 		// between Stop and Ignore.
 		late := make(chan os.Signal, 1)
-		signal.Notify(late, os.Interrupt, syscall.SIGTERM)
+		signal.Notify(late, notify...)
 		// Stop returns once every signal the runtime caught has been
 		// delivered to sigc; then the goroutine has taken it, or it
 		// is still there.
@@ -280,20 +313,37 @@ func runSignals(args []string, streams IOStreams) int {
 		// Later ones are discarded rather than killing the process
 		// while it reports the status. (Ignore before Stop would drop
 		// caught signals not yet delivered.)
-		signal.Ignore(os.Interrupt, syscall.SIGTERM)
+		signal.Ignore(notify...)
 		close(done)
 		wg.Wait()
-		return pending || caught.Load() || len(sigc) > 0 || len(late) > 0
+		if sig := caught.Load(); sig != 0 {
+			return syscall.Signal(sig)
+		}
+		for _, c := range []chan os.Signal{sigc, late} {
+			select {
+			case s := <-c:
+				if sig, ok := s.(syscall.Signal); ok {
+					return sig
+				}
+			default:
+			}
+		}
+		return pending
 	})
 }
 
 // execute runs the command line; interrupted, called once after the
-// command returns, says whether it was interrupted.
-func execute(ctx context.Context, args []string, streams IOStreams, interrupted func() bool) int {
+// command returns, names the signal that interrupted it, or 0.
+func execute(ctx context.Context, args []string, streams IOStreams, interrupted func() syscall.Signal) int {
+	// A failed write is an error whoever wrote (cobra's help and usage
+	// text ignore theirs): outErr and errErr keep the first.
+	outErr := &errWriter{w: streams.Out}
+	errErr := &errWriter{w: streams.ErrOut}
+	streams.ErrOut = errErr
 	// Output stops once ctx is done: renderers write whole lines, and
 	// ctxWriter splits large writes at line ends, so NDJSON is never left
 	// with a torn line.
-	streams.Out = ctxWriter{ctx: ctx, w: streams.Out}
+	streams.Out = ctxWriter{ctx: ctx, w: outErr}
 	g := &globals{io: streams}
 	root := newRoot(ctx, g)
 	root.SetArgs(args)
@@ -301,13 +351,41 @@ func execute(ctx context.Context, args []string, streams IOStreams, interrupted 
 	root.SetErr(streams.ErrOut)
 	root.SetIn(streams.In)
 	err := root.ExecuteContext(ctx)
-	if interrupted() {
+	if sig := interrupted(); sig != 0 {
 		if g.endsOnInterrupt && (err == nil || errors.Is(err, context.Canceled)) {
 			return ExitOK
 		}
-		return ExitInterrupted
+		return exitSignal(sig)
 	}
-	return report(err, streams.ErrOut)
+	code := report(err, streams.ErrOut)
+	if code != ExitOK {
+		return code
+	}
+	// The command succeeded but some output was lost (--help >
+	// /dev/full): that is a failure. A reader that went away (| head)
+	// is not.
+	if e := outErr.err; e != nil && !errors.Is(e, syscall.EPIPE) {
+		printLines(streams.ErrOut, prefixed("write standard output: "+e.Error()))
+		return ExitError
+	}
+	if e := errErr.err; e != nil && !errors.Is(e, syscall.EPIPE) {
+		return ExitError // nowhere left to say so
+	}
+	return code
+}
+
+// errWriter passes writes through and keeps the first error.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // ctxWriter refuses writes once ctx is done. A large write is split at

@@ -33,7 +33,9 @@ was wrong.
 As root the sockets live in a private network namespace made for each
 experiment and gone after it. Otherwise they live on the loopback of the
 current namespace, on ports the kernel chose; TIME-WAIT sockets left there
-expire within a minute. Everything else the experiment made is removed.
+expire within a minute. Everything else the experiment made is removed, also
+when a signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) ends the run; a directory
+left by a run killed with SIGKILL is removed by the next one.
 
 With no NAME every experiment runs; --list names them with their claims.
 Exit status 0 when every experiment passed (or was skipped), 1 when one failed.`,

@@ -8,21 +8,22 @@ import (
 	"syscall"
 )
 
-// signalPending reports whether one of sigs was sent to this process and
-// the kernel has not yet delivered it to a thread: the ShdPnd mask of
-// /proc/self/status. Go's handler runs on whichever thread the kernel
+// signalPending returns the first of sigs that was sent to this process
+// and that the kernel has not yet delivered to a thread (the ShdPnd mask
+// of /proc/self/status), or 0. Go's handler runs on whichever thread the kernel
 // woke, which under load may get the CPU only after the command has
 // finished; until then the signal is pending here.
-func signalPending(sigs ...syscall.Signal) bool {
+func signalPending(sigs ...syscall.Signal) syscall.Signal {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		return false
+		return 0
 	}
 	return pendingIn(b, sigs...)
 }
 
-// pendingIn reads the ShdPnd mask from the text of /proc/PID/status.
-func pendingIn(status []byte, sigs ...syscall.Signal) bool {
+// pendingIn reads the ShdPnd mask from the text of /proc/PID/status and
+// returns the first of sigs set in it, or 0.
+func pendingIn(status []byte, sigs ...syscall.Signal) syscall.Signal {
 	sc := bufio.NewScanner(bytes.NewReader(status))
 	for sc.Scan() {
 		v, ok := bytes.CutPrefix(sc.Bytes(), []byte("ShdPnd:"))
@@ -31,14 +32,14 @@ func pendingIn(status []byte, sigs ...syscall.Signal) bool {
 		}
 		mask, err := strconv.ParseUint(string(bytes.TrimSpace(v)), 16, 64)
 		if err != nil {
-			return false
+			return 0
 		}
 		for _, s := range sigs {
 			if s >= 1 && s <= 64 && mask&(1<<(uint(s)-1)) != 0 {
-				return true
+				return s
 			}
 		}
-		return false
+		return 0
 	}
-	return false
+	return 0
 }

@@ -4,6 +4,6 @@ package cli
 
 import "syscall"
 
-// signalPending reports false: only Linux shows pending signals (in
+// signalPending returns 0: only Linux shows pending signals (in
 // /proc/self/status).
-func signalPending(sigs ...syscall.Signal) bool { return false }
+func signalPending(sigs ...syscall.Signal) syscall.Signal { return 0 }

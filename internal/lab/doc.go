@@ -15,6 +15,11 @@
 // kernel chose, and says so in its report. TIME-WAIT sockets made there
 // expire by themselves within a minute.
 //
-// Every file descriptor an experiment opens is closed before [Run] returns,
-// and the temporary directory of its Unix sockets is removed.
+// Every file descriptor an experiment opens is closed before [Run] returns.
+// unix-no-port binds a path in a directory of $TMPDIR named
+// sockscope-lab-PID-RANDOM and removes the directory as soon as its
+// sockets are bound and connected (the sockets keep their name), so that
+// even SIGKILL, which runs no clean-up, can leave it only in that instant;
+// each run first removes such directories, of this user, whose PID is no
+// longer running.
 package lab

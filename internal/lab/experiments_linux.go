@@ -1,10 +1,12 @@
 package lab
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -483,7 +485,8 @@ func (l *lab) pendingDgram(socks ...*sock) bool {
 
 // unixNoPort: Unix sockets are named by paths, abstract names or nothing.
 func unixNoPort(l *lab) {
-	dir, err := os.MkdirTemp("", "sockscope-lab-")
+	removeStaleTmpDirs(os.TempDir())
+	dir, err := os.MkdirTemp("", tmpDirPrefix+strconv.Itoa(os.Getpid())+"-")
 	l.must("make a temporary directory", err)
 	l.tmpDir = dir
 	path := filepath.Join(dir, "server.sock")
@@ -492,6 +495,13 @@ func unixNoPort(l *lab) {
 	ln.listenOK()
 	cl := l.newSock("client", unix.AF_UNIX, unix.SOCK_STREAM)
 	l.expect("client connect "+path, unix.Connect(cl.fd, &unix.SockaddrUnix{Name: path}), nil, true)
+	// The file is needed only to bind and connect: remove it (and its
+	// directory) now, so that a kill -9 from here on leaves nothing.
+	// The socket keeps its name: the kernel stores the address it was
+	// bound to, and getsockname and sock_diag report it (checked below).
+	l.must("remove "+dir, os.RemoveAll(dir))
+	l.tmpDir = ""
+	l.note("kernel: %s removed once bound and connected; the listener keeps the name", path)
 	_, acc := l.acceptAny("accepted", ln)
 
 	abstract := fmt.Sprintf("@sockscope-lab-%d-%d", os.Getpid(), time.Now().UnixNano())
@@ -544,4 +554,40 @@ func unixNoPort(l *lab) {
 		l.note("snapshot: no socket has a port; names %q, %q and none; socketpair ends and client/accepted linked by peer inode", path, abstract)
 	}
 	l.note("oracle: not applicable: bind-check and demux model ports, and Unix sockets have none")
+}
+
+// tmpDirPrefix starts the name of the directory unix-no-port binds its
+// path listener in: tmpDirPrefix, the PID of the process, "-", random.
+const tmpDirPrefix = "sockscope-lab-"
+
+// removeStaleTmpDirs removes, in dir, the directories an earlier lab left
+// behind when it was killed (SIGKILL: no handler runs) between making
+// one and removing it: those whose PID is not a running process, owned
+// by this user. Errors are ignored: a stale directory is untidy, not
+// wrong. (A PID reused since is taken as alive; its directory goes at a
+// later run.)
+func removeStaleTmpDirs(dir string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, de := range ents {
+		rest, ok := strings.CutPrefix(de.Name(), tmpDirPrefix)
+		if !ok || !de.IsDir() {
+			continue
+		}
+		pidText, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		var st unix.Stat_t
+		path := filepath.Join(dir, de.Name())
+		if unix.Lstat(path, &st) != nil || int(st.Uid) != os.Geteuid() {
+			continue
+		}
+		if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
+			os.RemoveAll(path)
+		}
+	}
 }

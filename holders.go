@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -102,21 +103,42 @@ func attachHolders(snap *Snapshot, res *holders.Result, err error, took time.Dur
 	}
 	snap.HiddenHolders = hidden
 	snap.ExitedProcesses = res.Vanished
-	if hidden > 0 {
+	stopped := err != nil && !errors.Is(err, context.Canceled) // the scan's time limit
+	// Each cause of hidden holders is named, never guessed: permission
+	// only when processes were denied, the time limit only when it was
+	// reached. A scan cancelled by the caller (an interrupt) names none:
+	// the run did not finish, which the caller reports.
+	var causes []string
+	kind := WarnPermission
+	if res.Denied > 0 {
+		procs, are := "processes", "are"
+		if res.Denied == 1 {
+			procs, are = "process", "is"
+		}
+		if os.Geteuid() == 0 {
+			causes = append(causes, fmt.Sprintf("%d %s %s not readable even by root (non-dumpable, or in another user namespace)", res.Denied, procs, are))
+		} else {
+			causes = append(causes, fmt.Sprintf("%d %s could not be inspected (run as root to see them)", res.Denied, procs))
+		}
+	}
+	if stopped {
+		if len(causes) == 0 {
+			kind = WarnTimeout
+		}
+		causes = append(causes, fmt.Sprintf("the holder scan stopped after %s, its time limit (--holders-timeout)", took.Round(time.Millisecond)))
+	}
+	if len(res.TimedOut) > 0 {
+		if len(causes) == 0 {
+			kind = WarnTimeout
+		}
+		causes = append(causes, fmt.Sprintf("%d %s did not answer in time", len(res.TimedOut), pluralWord(len(res.TimedOut), "process", "processes")))
+	}
+	if hidden > 0 && len(causes) > 0 {
 		socks := "sockets' holders are"
 		if hidden == 1 {
 			socks = "socket's holders are"
 		}
-		procs := "processes"
-		are := "are"
-		if res.Denied == 1 {
-			procs, are = "process", "is"
-		}
-		msg := fmt.Sprintf("%d %s hidden: %d %s could not be inspected (run as root to see them)", hidden, socks, res.Denied, procs)
-		if os.Geteuid() == 0 {
-			msg = fmt.Sprintf("%d %s hidden: %d %s %s not readable even by root (non-dumpable, or in another user namespace)", hidden, socks, res.Denied, procs, are)
-		}
-		snap.Warnings = append(snap.Warnings, Warning{Kind: WarnPermission, Count: hidden, Msg: msg})
+		snap.Warnings = append(snap.Warnings, Warning{Kind: kind, Count: hidden, Msg: fmt.Sprintf("%d %s hidden: %s", hidden, socks, strings.Join(causes, "; "))})
 	}
 	if res.Failed > 0 {
 		snap.Warnings = append(snap.Warnings, Warning{Kind: WarnHolders, Count: res.Failed,
@@ -126,7 +148,7 @@ func attachHolders(snap *Snapshot, res *holders.Result, err error, took time.Dur
 		snap.Warnings = append(snap.Warnings, Warning{Kind: WarnTimeout, Count: len(res.TimedOut),
 			Msg: fmt.Sprintf("%d processes did not answer within the time bound and were skipped (pids %v)", len(res.TimedOut), firstN(res.TimedOut, 8))})
 	}
-	if err != nil && !errors.Is(err, context.Canceled) {
+	if stopped && hidden == 0 {
 		snap.Warnings = append(snap.Warnings, Warning{Kind: WarnTimeout, Count: 1, Msg: fmt.Sprintf("the holder scan stopped after %s, its time limit (--holders-timeout): %v", took.Round(time.Millisecond), err)})
 	}
 }

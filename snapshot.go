@@ -18,7 +18,10 @@ type Snapshot struct {
 	// are normal.
 	Warnings []Warning
 	// HiddenHolders counts sockets whose holders could not be determined
-	// because some processes could not be inspected.
+	// because the holder scan was partial: some processes could not be
+	// inspected or did not answer in time, or the scan stopped at its
+	// time limit or was cancelled. A Warning names the cause (except
+	// cancellation, which the caller knows of).
 	HiddenHolders int
 	// ExitedProcesses counts processes that exited while the holder scan
 	// read them. They hide nothing (their sockets closed with them, or are

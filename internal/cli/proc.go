@@ -81,16 +81,36 @@ func runProc(ctx context.Context, g *globals, arg string) error {
 			}
 		}
 	}
-	if len(socks) == 0 {
-		if perr == nil && snap.HiddenHolders > 0 {
-			return &exitError{code: ExitOK, err: fmt.Errorf("process %d holds no socket that can be seen (%d sockets' holders are hidden: run as root to see them)", pid, snap.HiddenHolders)}
-		}
-		fmt.Fprintf(g.io.ErrOut, "sockscope: %s holds no sockets\n", render.Sanitize(arg))
-	}
 	// Label namespaces whenever one is not the host's.
 	otherNS := len(snap.NetNS) > 1 || (len(snap.NetNS) == 1 && snap.NetNS[0].Name != "host")
-	return g.writeSockets(socks, snap, func(st *render.Style) {
+	if err := g.writeSockets(socks, snap, func(st *render.Style) {
 		st.Processes = true
 		st.NetNS = st.NetNS || otherNS
-	})
+	}); err != nil {
+		return err
+	}
+	if len(socks) == 0 && ctx.Err() == nil {
+		what := "process " + strconv.Itoa(pid)
+		if perr != nil {
+			what = render.Sanitize(arg)
+		}
+		g.note(noSocketsText(what, snap, g.output == "json"))
+	}
+	return nil
+}
+
+// noSocketsText says that what (a PID or a name) holds no socket and, when
+// some sockets' holders are hidden, that it may hold one of those: the
+// warnings printed before it (or the JSON document's) name why they are
+// hidden; this line does not guess.
+func noSocketsText(what string, snap *sockscope.Snapshot, json bool) string {
+	if snap.HiddenHolders == 0 {
+		return what + " holds no sockets"
+	}
+	where := "the note above says why"
+	if json {
+		where = "the document's warnings say why"
+	}
+	return fmt.Sprintf("%s holds no socket that can be seen, but the holders of %d %s hidden (%s)",
+		what, snap.HiddenHolders, map[bool]string{true: "socket are", false: "sockets are"}[snap.HiddenHolders == 1], where)
 }

@@ -82,7 +82,8 @@ func describeBindRequest(req demux.BindRequest) string {
 	if req.ReusePort {
 		opts = append(opts, "SO_REUSEPORT")
 	}
-	s := fmt.Sprintf("%s bind to %s", req.Proto, requestAddr(req))
+	// Sanitized: an IPv6 zone the user typed is free text.
+	s := fmt.Sprintf("%s bind to %s", req.Proto, Sanitize(requestAddr(req)))
 	if req.Listen {
 		s += " and listen"
 	}

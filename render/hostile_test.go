@@ -189,3 +189,17 @@ func TestHostileStringsJSON(t *testing.T) {
 		t.Errorf("ports JSON: %+v, want the netns name %q", ports.Ports, wantNS)
 	}
 }
+
+// TestHostileBindCheck: the address a user typed for bind-check, with a
+// hostile IPv6 zone, is escaped in the headline.
+func TestHostileBindCheck(t *testing.T) {
+	req := demux.BindRequest{Proto: sockscope.TCP, Addr: netip.MustParseAddrPort("[fe80::1%" + hostileName("zone") + "]:80")}
+	var b bytes.Buffer
+	if err := WriteBindCheck(&b, Style{}, req, demux.BindResult{Verdict: demux.OK}); err != nil {
+		t.Fatal(err)
+	}
+	checkSafeText(t, b.Bytes(), false)
+	if !strings.Contains(b.String(), Sanitize(hostileName("zone"))) {
+		t.Errorf("the zone is not shown escaped:\n%s", b.String())
+	}
+}

@@ -75,3 +75,13 @@ func TestPrefixOnce(t *testing.T) {
 		t.Errorf("demux names the program inside a sentence:\n%s", b.String())
 	}
 }
+
+// TestFilterCaretWide (issue 15 item 8): the caret printed for a bad
+// filter stands under the word after wide (CJK) text.
+func TestFilterCaretWide(t *testing.T) {
+	_, stderr, code := runCLI(t, "ls", "proc", "日本語", "stat", "x")
+	lines := strings.Split(stderr, "\n")
+	if code != ExitUsage || len(lines) < 3 || lines[1] != "proc 日本語 stat x" || lines[2] != strings.Repeat(" ", 12)+"^" {
+		t.Errorf("exit %d, stderr:\n%s\nwant the caret under %q (column 12)", code, stderr, "stat")
+	}
+}

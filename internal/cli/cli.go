@@ -116,6 +116,8 @@ func (e *exitError) Error() string {
 
 // globals are the options every command takes.
 type globals struct {
+	// ctx is the command line's context, cancelled by an interrupt.
+	ctx      context.Context
 	io       IOStreams
 	output   string
 	noColor  bool
@@ -201,7 +203,9 @@ func (g *globals) collect(ctx context.Context, o sockscope.Options) (*sockscope.
 // partial answer is never silent. Namespace warnings share one line. A JSON
 // document carries them itself; NDJSON, being one socket per line, does not.
 func (g *globals) warn(snap *sockscope.Snapshot) {
-	if g.output == "json" {
+	// An interrupted run's notes on what it could not see are noise:
+	// it did not finish, and its status says so.
+	if g.output == "json" || (g.ctx != nil && g.ctx.Err() != nil) {
 		return
 	}
 	var nsMsgs []string
@@ -344,7 +348,7 @@ func execute(ctx context.Context, args []string, streams IOStreams, interrupted 
 	// ctxWriter splits large writes at line ends, so NDJSON is never left
 	// with a torn line.
 	streams.Out = ctxWriter{ctx: ctx, w: outErr}
-	g := &globals{io: streams}
+	g := &globals{ctx: ctx, io: streams}
 	root := newRoot(ctx, g)
 	root.SetArgs(args)
 	root.SetOut(streams.Out)

@@ -85,3 +85,17 @@ func TestFilterCaretWide(t *testing.T) {
 		t.Errorf("exit %d, stderr:\n%s\nwant the caret under %q (column 12)", code, stderr, "stat")
 	}
 }
+
+// TestNoNotesWhenInterrupted (issue 15 item 7): once the run is
+// interrupted, its notes on what it could not see are not printed: the
+// run did not finish, and its status (130, 143, ...) says so.
+func TestNoNotesWhenInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var b bytes.Buffer
+	g := &globals{ctx: ctx, io: IOStreams{ErrOut: &b}, output: "table"}
+	g.warn(&sockscope.Snapshot{Warnings: []sockscope.Warning{{Kind: sockscope.WarnPermission, Count: 3, Msg: "3 sockets' holders are hidden: 1 process could not be inspected"}}})
+	if b.Len() != 0 {
+		t.Errorf("an interrupted run printed %q", b.String())
+	}
+}

@@ -318,6 +318,9 @@ func runSignals(args []string, streams IOStreams) int {
 		// while it reports the status. (Ignore before Stop would drop
 		// caught signals not yet delivered.)
 		signal.Ignore(notify...)
+		// Stop waits until signal delivery is idle: a signal whose
+		// handler was running meanwhile is in late when it returns.
+		signal.Stop(late)
 		close(done)
 		wg.Wait()
 		if sig := caught.Load(); sig != 0 {

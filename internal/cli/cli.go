@@ -304,36 +304,28 @@ func runSignals(args []string, streams IOStreams) int {
 		// A signal sent but not yet handled by any thread is pending
 		// in the kernel.
 		pending := signalPending(endSignals...)
-		// A second channel keeps the signals caught while sigc is
-		// stopped: with no channel registered, the runtime would
-		// apply the default action (exit) to a signal arriving
-		// between Stop and Ignore.
-		late := make(chan os.Signal, 1)
-		signal.Notify(late, notify...)
-		// Stop returns once every signal the runtime caught has been
-		// delivered to sigc; then the goroutine has taken it, or it
-		// is still there.
+		// Stop returns once signal delivery is idle: every signal the
+		// runtime caught is in sigc, taken by the goroutine or still
+		// there. (It waits only when sigc is the last channel for the
+		// signal, so no other channel may be registered here.)
 		signal.Stop(sigc)
-		// Later ones are discarded rather than killing the process
-		// while it reports the status. (Ignore before Stop would drop
-		// caught signals not yet delivered.)
+		// Later ones are discarded rather than acted on while the
+		// status is reported. (Ignore before Stop would drop caught
+		// signals not yet delivered.) One arriving between Stop and
+		// Ignore gets the default action: the process dies of it,
+		// which a shell reports as 128+n, the same status.
 		signal.Ignore(notify...)
-		// Stop waits until signal delivery is idle: a signal whose
-		// handler was running meanwhile is in late when it returns.
-		signal.Stop(late)
 		close(done)
 		wg.Wait()
 		if sig := caught.Load(); sig != 0 {
 			return syscall.Signal(sig)
 		}
-		for _, c := range []chan os.Signal{sigc, late} {
-			select {
-			case s := <-c:
-				if sig, ok := s.(syscall.Signal); ok {
-					return sig
-				}
-			default:
+		select {
+		case s := <-sigc:
+			if sig, ok := s.(syscall.Signal); ok {
+				return sig
 			}
+		default:
 		}
 		return pending
 	})

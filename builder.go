@@ -28,6 +28,7 @@ type builder struct {
 	free         []Socket
 	n            int // sockets added
 	procFallback string
+	strs         map[string]string // interned strings (congestion control names)
 }
 
 func newBuilder(opts Options) *builder {
@@ -216,6 +217,7 @@ func (b *builder) addInet(p Proto, r *sockdiag.InetRecord) {
 	case 1:
 		s.V6Only = Yes
 	}
+	b.addInetDetails(s, r)
 }
 
 func (b *builder) addUnix(r *sockdiag.UnixRecord) {
@@ -244,6 +246,7 @@ func (b *builder) addUnix(r *sockdiag.UnixRecord) {
 			s.Pending[i] = uint64(ino)
 		}
 	}
+	addUnixDetails(s, r)
 }
 
 // mix64 is the murmur3 finaliser.

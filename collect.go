@@ -58,6 +58,9 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 	b.finish()
 	snap.Sockets = b.sockets
 	nameDevices(snap.Sockets, spaces)
+	if opts.Cgroups {
+		resolveCgroups(snap.Sockets)
+	}
 
 	if scan != nil {
 		res, took, herr := scan.wait()

@@ -100,7 +100,7 @@ func (b *builder) dumpInet(conn *sockdiag.Conn, t inetTable, fam Family, emit fu
 }
 
 func (b *builder) inetRequest(t inetTable, fam Family) sockdiag.InetRequest {
-	return sockdiag.InetRequest{Family: uint8(fam), Protocol: t.num, States: inetMask(t.proto, b.states()), SPort: b.kernelPort(t.proto)}
+	return sockdiag.InetRequest{Family: uint8(fam), Protocol: t.num, States: inetMask(t.proto, b.states()), SPort: b.kernelPort(t.proto), Ext: b.opts.inetExt()}
 }
 
 // inetEmitter returns the callback that adds each record of proto to b,

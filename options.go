@@ -71,4 +71,14 @@ type Options struct {
 	NoPeers bool
 	// HolderTimeout bounds the holder scan; 0 means 5s.
 	HolderTimeout time.Duration
+	// TCPInfo asks the kernel for each TCP socket's struct tcp_info, its
+	// congestion control and that algorithm's state (ss -i), into
+	// Socket.Details. Without it the dump carries none of them.
+	TCPInfo bool
+	// Memory asks for each socket's memory accounting (ss -m) into
+	// Socket.Details.Memory: TCP, UDP, raw and Unix sockets.
+	Memory bool
+	// Cgroups resolves each inet socket's CgroupID to a path under the
+	// cgroup v2 mount (ss -e's cgroup:), into Socket.Details.Cgroup.
+	Cgroups bool
 }

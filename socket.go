@@ -205,6 +205,11 @@ type Socket struct {
 
 	// NetNS is the network namespace whose table the socket was read from.
 	NetNS *NetNS
+
+	// Details holds what Options.TCPInfo, Options.Memory and
+	// Options.Cgroups asked for; nil when none was asked or the kernel
+	// sent none for this socket.
+	Details *Details
 }
 
 // Connected reports whether the socket has a remote endpoint.

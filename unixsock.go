@@ -21,7 +21,11 @@ const unixShow = 0x01 | 0x04 | 0x08 | 0x10 | 0x40
 func (b *builder) readUnix(ctx context.Context, conn *sockdiag.Conn) error {
 	emit := b.unixEmitter(ctx)
 	if conn != nil {
-		err := conn.DumpUnix(sockdiag.UnixRequest{States: ^uint32(0), Show: unixShow}, emit)
+		show := uint32(unixShow)
+		if b.opts.Memory {
+			show |= sockdiag.ShowMemInfo
+		}
+		err := conn.DumpUnix(sockdiag.UnixRequest{States: ^uint32(0), Show: show}, emit)
 		if err == nil {
 			return nil
 		}

@@ -130,6 +130,8 @@ func ParseInetMsg(b []byte, r *InetRecord) error {
 	r.Sockopt = 0
 	r.HasSockopt = false
 	r.SockProtocol = 0
+	r.Info, r.Cong, r.SKMemInfo = nil, nil, nil
+	r.VegasInfo, r.DCTCPInfo, r.BBRInfo = nil, nil, nil
 
 	attrs := b[inetDiagMsgLen:]
 	for len(attrs) > 0 {
@@ -139,6 +141,18 @@ func ParseInetMsg(b []byte, r *InetRecord) error {
 		}
 		attrs = rest
 		switch typ {
+		case inetDiagInfo:
+			r.Info = val
+		case inetDiagCong:
+			r.Cong = cString(val)
+		case inetDiagSKMeminfo:
+			r.SKMemInfo = val
+		case inetDiagVegasInfo:
+			r.VegasInfo = val
+		case inetDiagDCTCPInfo:
+			r.DCTCPInfo = val
+		case inetDiagBBRInfo:
+			r.BBRInfo = val
 		case inetDiagShutdown:
 			if len(val) < 1 {
 				return malformed("INET_DIAG_SHUTDOWN of %d bytes", len(val))
@@ -201,6 +215,7 @@ func ParseUnixMsg(b []byte, r *UnixRecord) error {
 	r.UID, r.HasUID = 0, false
 	r.VFSInode, r.VFSDev = 0, 0
 	r.Shutdown = 0
+	r.MemInfo = nil
 
 	attrs := b[unixDiagMsgLen:]
 	for len(attrs) > 0 {
@@ -237,6 +252,8 @@ func ParseUnixMsg(b []byte, r *UnixRecord) error {
 			}
 			r.RQueue = ne.Uint32(val[0:4])
 			r.WQueue = ne.Uint32(val[4:8])
+		case unixDiagMeminfo:
+			r.MemInfo = val
 		case unixDiagShutdown:
 			if len(val) < 1 {
 				return malformed("UNIX_DIAG_SHUTDOWN of %d bytes", len(val))
@@ -254,6 +271,16 @@ func ParseUnixMsg(b []byte, r *UnixRecord) error {
 		r.Name = ""
 	}
 	return nil
+}
+
+// cString cuts b at its first NUL.
+func cString(b []byte) []byte {
+	for i, c := range b {
+		if c == 0 {
+			return b[:i]
+		}
+	}
+	return b
 }
 
 // setUnixName stores the decoded sun_path in r.Name, reusing the old string

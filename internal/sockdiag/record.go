@@ -33,6 +33,17 @@ type InetRecord struct {
 	// sk_protocol), sent for raw sockets (the IP protocol, e.g. 1 for ICMP)
 	// and destroy events; 0 when absent.
 	SockProtocol uint8
+
+	// The attributes asked for with InetRequest.Ext, raw: each is a slice
+	// of the receive buffer (nil when absent), valid only until the
+	// callback returns. Decode them with DecodeTCPInfo, DecodeMemInfo,
+	// DecodeVegasInfo, DecodeDCTCPInfo and DecodeBBRInfo.
+	Info      []byte // INET_DIAG_INFO (struct tcp_info)
+	Cong      []byte // INET_DIAG_CONG (the algorithm's name, NUL-terminated)
+	SKMemInfo []byte // INET_DIAG_SKMEMINFO
+	VegasInfo []byte // INET_DIAG_VEGASINFO
+	DCTCPInfo []byte // INET_DIAG_DCTCPINFO
+	BBRInfo   []byte // INET_DIAG_BBRINFO
 }
 
 // UnixRecord is one AF_UNIX socket as unix_diag (or /proc/net/unix) reports it.
@@ -60,4 +71,8 @@ type UnixRecord struct {
 	VFSDev   uint32
 	// Shutdown is UNIX_DIAG_SHUTDOWN: 1 = receive side, 2 = send side.
 	Shutdown uint8
+	// MemInfo is UNIX_DIAG_MEMINFO (asked with ShowMemInfo), raw: a slice
+	// of the receive buffer, nil when absent, valid only until the
+	// callback returns. Decode it with DecodeMemInfo.
+	MemInfo []byte
 }

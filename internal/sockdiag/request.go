@@ -75,7 +75,7 @@ const (
 	ShowPeer    = 0x04 // Peer
 	ShowIcons   = 0x08 // Icons
 	ShowRQLen   = 0x10 // RQueue, WQueue
-	ShowMemInfo = 0x20 // (not decoded)
+	ShowMemInfo = 0x20 // MemInfo
 	ShowUID     = 0x40 // UID, HasUID
 )
 

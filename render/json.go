@@ -217,6 +217,7 @@ func (e *socketEncoder) appendSocket(b []byte, s *sockscope.Socket) []byte {
 		}
 		b = append(b, e.nsJSON...)
 	}
+	b = appendDetailsJSON(b, s)
 	// "holders" is present only when the holder scan ran: [] then means
 	// no inspected process holds the socket, not "nobody looked".
 	if s.HoldersScanned || len(s.Holders) > 0 {

@@ -72,6 +72,11 @@ func appendSocketRecord(b []byte, s *sockscope.Socket, st Style) []byte {
 		b = st.appendEndpoint(b, s.Proto, s.Remote, s.V6Only, "")
 	}
 	b = cell(b, from)
+	if st.Timers {
+		from = len(b)
+		b = appendTimer(b, s)
+		b = cell(b, from)
+	}
 	if st.Extended {
 		b = strconv.AppendUint(b, uint64(s.UID), 10)
 		b = append(b, '\t')
@@ -80,6 +85,11 @@ func appendSocketRecord(b []byte, s *sockscope.Socket, st Style) []byte {
 		b = strconv.AppendUint(b, s.Cookie, 10)
 		b = append(b, '\t')
 	}
+	if st.Cgroup {
+		from = len(b)
+		b = append(b, CgroupText(s)...)
+		b = cell(b, from)
+	}
 	if st.Processes {
 		from = len(b)
 		if len(s.Holders) > 0 {
@@ -87,6 +97,11 @@ func appendSocketRecord(b []byte, s *sockscope.Socket, st Style) []byte {
 		} else {
 			b = append(b, holdersOrWhy(s, 0)...)
 		}
+		b = cell(b, from)
+	}
+	if st.Memory || st.TCPInfo {
+		from = len(b)
+		b = appendDetail(b, s, st.Memory, st.TCPInfo, st.Numeric)
 		b = cell(b, from)
 	}
 	if len(b) > start {

@@ -50,6 +50,7 @@ type Table struct {
 	color  bool
 	header []string
 	rows   [][]Cell
+	below  map[int]string // row index -> the line printed under it
 	err    error
 }
 
@@ -87,6 +88,30 @@ func (t *Table) Row(cells ...Cell) {
 	}
 }
 
+// Below prints line, indented and outside the columns, under the last row
+// added (ss -i's line under a socket). Text must already be sanitized. In
+// a pipe the line follows the row's record.
+func (t *Table) Below(line string) {
+	if t.err != nil {
+		return
+	}
+	if !t.tty {
+		t.w.WriteByte('\t')
+		t.w.WriteString(line)
+		if err := t.w.WriteByte('\n'); err != nil {
+			t.err = err
+		}
+		return
+	}
+	if len(t.rows) == 0 {
+		return
+	}
+	if t.below == nil {
+		t.below = map[int]string{}
+	}
+	t.below[len(t.rows)-1] = line
+}
+
 // Err returns the first write error (for example a closed pipe).
 func (t *Table) Err() error { return t.err }
 
@@ -114,13 +139,20 @@ func (t *Table) Flush() error {
 			}
 			t.writeAligned(hc, widths)
 		}
-		for _, r := range t.rows {
+		for i, r := range t.rows {
 			t.writeAligned(r, widths)
+			if line, ok := t.below[i]; ok && t.err == nil {
+				t.w.WriteString("\t ")
+				t.w.WriteString(line)
+				if err := t.w.WriteByte('\n'); err != nil {
+					t.err = err
+				}
+			}
 			if t.err != nil {
 				break
 			}
 		}
-		t.rows = nil
+		t.rows, t.below = nil, nil
 	}
 	if err := t.w.Flush(); err != nil && t.err == nil {
 		t.err = err

@@ -23,6 +23,14 @@ type Style struct {
 	Extended bool
 	// NetNS adds the network namespace column.
 	NetNS bool
+	// Timers adds the TIMER column (ss -o's timer:(...)).
+	Timers bool
+	// Cgroup adds the CGROUP column after the Extended ones (ss -e's cgroup:).
+	Cgroup bool
+	// Memory and TCPInfo add ss -m's skmem:(...) and ss -i's TCP internals:
+	// on a terminal in a line under each socket, in a pipe as a last
+	// DETAILS column (see DetailText).
+	Memory, TCPInfo bool
 	// Services names a port; nil means none.
 	Services func(port uint16, proto string) string
 }
@@ -129,11 +137,20 @@ func SocketHeader(st Style) []string {
 	if st.NetNS {
 		h = append([]string{"NETNS"}, h...)
 	}
+	if st.Timers {
+		h = append(h, "TIMER")
+	}
 	if st.Extended {
 		h = append(h, "UID", "INODE", "COOKIE")
 	}
+	if st.Cgroup {
+		h = append(h, "CGROUP")
+	}
 	if st.Processes {
 		h = append(h, "PROCESS")
+	}
+	if !st.TTY && (st.Memory || st.TCPInfo) {
+		h = append(h, "DETAILS")
 	}
 	return h
 }
@@ -167,14 +184,23 @@ func SocketRow(s *sockscope.Socket, st Style) []Cell {
 		Cell{Text: st.LocalText(s)},
 		Cell{Text: st.PeerText(s)},
 	)
+	if st.Timers {
+		row = append(row, Cell{Text: TimerText(s)})
+	}
 	if st.Extended {
 		row = append(row,
 			Cell{Text: strconv.FormatUint(uint64(s.UID), 10)},
 			Cell{Text: strconv.FormatUint(s.Inode, 10)},
 			Cell{Text: strconv.FormatUint(s.Cookie, 10)})
 	}
+	if st.Cgroup {
+		row = append(row, Cell{Text: CgroupText(s)})
+	}
 	if st.Processes {
 		row = append(row, Cell{Text: holdersOrWhy(s, 0)})
+	}
+	if !st.TTY && (st.Memory || st.TCPInfo) {
+		row = append(row, Cell{Text: DetailText(s, st.Memory, st.TCPInfo, st.Numeric)})
 	}
 	return row
 }
@@ -187,6 +213,11 @@ func WriteSockets(w io.Writer, socks []*sockscope.Socket, st Style) error {
 	t := NewTable(w, st.TTY, st.Color, SocketHeader(st)...)
 	for _, s := range socks {
 		t.Row(SocketRow(s, st)...)
+		if st.Memory || st.TCPInfo {
+			if d := DetailText(s, st.Memory, st.TCPInfo, st.Numeric); d != "" {
+				t.Below(d)
+			}
+		}
 		if t.Err() != nil {
 			break
 		}

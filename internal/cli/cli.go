@@ -525,7 +525,7 @@ func flagError(cmd *cobra.Command, err error) error {
 }
 
 // outputHint explains -o to ss users, for whom -o shows timers.
-const outputHint = "-o is the output format here (-o table, -o json or -o ndjson); ss's -o (timers) is not supported yet"
+const outputHint = "-o is the output format here (-o table, -o json or -o ndjson); for ss's -o (timers) use --timers, e.g. ls -tan --timers"
 
 // usageArgs makes every error of a command's argument check a usage error
 // (cobra's own checks return plain errors), with the command's usage line.

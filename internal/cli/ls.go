@@ -16,6 +16,7 @@ type lsOptions struct {
 	listening, all      bool
 	processes, extended bool
 	ipv4, ipv6          bool
+	details             detailFlags
 }
 
 // ssDefaultStates is what ss lists without -a or -l: connected sockets,
@@ -25,7 +26,7 @@ var ssDefaultStates = sockscope.StatesConnected &^ sockscope.StateSet(0).With(so
 func newLsCmd(g *globals) *cobra.Command {
 	o := &lsOptions{}
 	cmd := &cobra.Command{
-		Use:     "ls [-tuwxlaenp46] [FILTER...]",
+		Use:     "ls [-tuwxlaenpim46] [--timers] [FILTER...]",
 		Aliases: []string{"sockets"},
 		Short:   "List every socket, one row each, like ss",
 		Long: `List sockets one per row, with the flags ss users already type.
@@ -35,10 +36,17 @@ listening, unconnected, TIME-WAIT or SYN-RECV ones. Without -t, -u, -w or -x
 every protocol is listed. Without -p no holder scan is done, which is much
 faster on a busy machine.
 
+-i shows the TCP internals (struct tcp_info, the congestion control and its
+state) and -m the socket memory, on a terminal in a line under each socket
+as ss prints them; --timers (ss's -o; -i implies it) adds a TIMER column.
+In JSON they are the tcp_info, memory and timer objects (docs/json.md).
+
 When the output is not a terminal, rows are tab-separated with no header:
-NETID STATE RECV-Q SEND-Q LOCAL PEER [UID INODE COOKIE] [PROCESS].`,
+NETID STATE RECV-Q SEND-Q LOCAL PEER [TIMER] [UID INODE COOKIE CGROUP]
+[PROCESS] [DETAILS].`,
 		Example: `  sockscope ls -tlnp
   sockscope ls -tan state time-wait
+  sockscope ls -tni --timers dport = :443
   sockscope ls -x -a
   sockscope ls -tanp 'sport = :443 and not dst 127.0.0.0/8'
   sockscope ls -a -o ndjson proc nginx`,
@@ -54,7 +62,8 @@ NETID STATE RECV-Q SEND-Q LOCAL PEER [UID INODE COOKIE] [PROCESS].`,
 	f.BoolVarP(&o.listening, "listening", "l", false, "only listening (and unconnected) sockets")
 	f.BoolVarP(&o.all, "all", "a", false, "sockets in every state")
 	f.BoolVarP(&o.processes, "processes", "p", false, "show the processes that hold each socket")
-	f.BoolVarP(&o.extended, "extended", "e", false, "show uid, inode and cookie")
+	f.BoolVarP(&o.extended, "extended", "e", false, "show uid, inode, cookie and cgroup")
+	o.details.add(f)
 	f.BoolVarP(&o.ipv4, "ipv4", "4", false, "only IPv4 sockets")
 	f.BoolVarP(&o.ipv6, "ipv6", "6", false, "only IPv6 sockets")
 	return cmd
@@ -102,6 +111,8 @@ func (o *lsOptions) apply(opts *sockscope.Options, flt *query.Filter) {
 		opts.States = st
 	}
 	opts.Holders = o.processes || (flt != nil && flt.NeedsHolders())
+	o.details.extended = o.extended
+	o.details.options(opts)
 }
 
 func runLs(ctx context.Context, g *globals, o *lsOptions, args []string) error {
@@ -121,6 +132,7 @@ func runLs(ctx context.Context, g *globals, o *lsOptions, args []string) error {
 	return g.writeSockets(snap.Sockets, snap, func(st *render.Style) {
 		st.Processes = o.processes
 		st.Extended = o.extended
+		o.details.style(st)
 	})
 }
 

@@ -13,7 +13,8 @@ import (
 )
 
 func newProcCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var d detailFlags
+	cmd := &cobra.Command{
 		Use:   "proc PID|NAME",
 		Short: "Every socket a process holds",
 		Long: `Every socket that a process holds, by PID or by name (the process's comm,
@@ -29,12 +30,14 @@ instead.`,
   sockscope proc nginx -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runProc(cmd.Context(), g, args[0])
+			return runProc(cmd.Context(), g, args[0], &d)
 		},
 	}
+	d.add(cmd.Flags())
+	return cmd
 }
 
-func runProc(ctx context.Context, g *globals, arg string) error {
+func runProc(ctx context.Context, g *globals, arg string, d *detailFlags) error {
 	if arg == "" {
 		return usagef("proc needs a PID or a process name")
 	}
@@ -47,6 +50,7 @@ func runProc(ctx context.Context, g *globals, arg string) error {
 		return err
 	}
 	opts.Holders = true
+	d.options(&opts)
 	var pids []int
 	if perr == nil {
 		if !sockscope.ProcessExists(g.procRoot, pid) {
@@ -86,6 +90,7 @@ func runProc(ctx context.Context, g *globals, arg string) error {
 	if err := g.writeSockets(socks, snap, func(st *render.Style) {
 		st.Processes = true
 		st.NetNS = st.NetNS || otherNS
+		d.style(st)
 	}); err != nil {
 		return err
 	}

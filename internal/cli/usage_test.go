@@ -40,7 +40,7 @@ func TestUsageHelp(t *testing.T) {
 		{[]string{"stat", "established"}, []string{"bad filter", `"state"`}, []string{"did you mean sockscope"}},
 		{[]string{"8080"}, []string{`"8080" is not a filter`, "sockscope :8080", "sockscope port 8080"}, nil},
 		{[]string{"port"}, []string{"port needs a port number", "sockscope port 443", "sockscope :443"}, nil},
-		{[]string{"ls", "-tano"}, []string{"-o is the output format here", "table", "ndjson", "ss's -o (timers) is not supported"}, nil},
+		{[]string{"ls", "-tano"}, []string{"-o is the output format here", "table", "ndjson", "ss's -o (timers) use --timers"}, nil},
 		{[]string{"ls", "-tano", "state", "established"}, []string{`unknown output format "state"`, "-o is the output format here", "timers"}, nil},
 		{[]string{"proc"}, []string{"proc:", "usage: sockscope proc PID|NAME"}, nil},
 		{[]string{"serve", "now"}, []string{"serve:", "usage: sockscope serve"}, nil},

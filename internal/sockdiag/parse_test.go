@@ -428,7 +428,7 @@ func TestParseUnix(t *testing.T) {
 			attr(unixDiagShutdown, 2),
 			attr(unixDiagMeminfo, make([]byte, 36)...),
 		), UnixRecord{Type: 1, State: 1, Inode: 42, Cookie: 7, Peer: 9, Icons: []uint32{5, 6}, RQueue: 2, WQueue: 128,
-			UID: 1000, HasUID: true, VFSInode: 77, VFSDev: 0xfe00001, Shutdown: 2}, true},
+			UID: 1000, HasUID: true, VFSInode: 77, VFSDev: 0xfe00001, Shutdown: 2, MemInfo: make([]byte, 36)}, true},
 		{"short header", unixMsg()[:15], UnixRecord{}, false},
 		{"wrong family", patch(unixMsg(), 0, afInet), UnixRecord{}, false},
 		{"icons not a multiple of 4", unixMsg(attr(unixDiagIcons, 1, 2, 3, 4, 5, 6)), UnixRecord{}, false},
@@ -441,7 +441,7 @@ func TestParseUnix(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// Start from a dirty record: every field must be overwritten.
-			r := UnixRecord{Name: "stale", Peer: 1, Icons: []uint32{99}, UID: 5, HasUID: true, RQueue: 3, VFSInode: 4, Shutdown: 1}
+			r := UnixRecord{Name: "stale", Peer: 1, Icons: []uint32{99}, UID: 5, HasUID: true, RQueue: 3, VFSInode: 4, Shutdown: 1, MemInfo: []byte{1}}
 			err := ParseUnixMsg(tt.b, &r)
 			if (err == nil) != tt.ok || (err != nil && !errors.Is(err, errMalformed)) {
 				t.Fatalf("err %v, want ok=%v", err, tt.ok)

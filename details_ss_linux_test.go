@@ -73,19 +73,20 @@ func ssWords(line string) map[string]string {
 	return m
 }
 
-// collectOne collects the TCP socket whose local endpoint is local.
-func collectOne(t *testing.T, n *testNet, local netip.AddrPort, opts sockscope.Options) *sockscope.Socket {
+// collectOne collects the TCP socket that is c's end of its connection.
+func collectOne(t *testing.T, c net.Conn, opts sockscope.Options) *sockscope.Socket {
 	t.Helper()
-	s := findOne(t, local, netip.AddrPort{}, opts)
+	local, remote := mustAddrPort(c.LocalAddr().String()), mustAddrPort(c.RemoteAddr().String())
+	s := findOne(t, local, remote, opts)
 	if s == nil {
-		t.Fatalf("no socket %s in the snapshot", local)
+		t.Fatalf("no socket %s -> %s in the snapshot", local, remote)
 	}
 	return s
 }
 
-// findOne collects the TCP socket (not a listener) whose local endpoint is
-// local and, if remote is valid, whose remote endpoint is remote; nil when
-// there is none.
+// findOne collects the TCP socket whose local and remote endpoints are
+// local and remote; nil when there is none. (The host's loopback may hold
+// an older TIME-WAIT socket on the same local port.)
 func findOne(t *testing.T, local, remote netip.AddrPort, opts sockscope.Options) *sockscope.Socket {
 	t.Helper()
 	opts.Protos = []sockscope.Proto{sockscope.TCP}
@@ -95,7 +96,7 @@ func findOne(t *testing.T, local, remote netip.AddrPort, opts sockscope.Options)
 		t.Fatal(err)
 	}
 	for _, s := range snap.Sockets {
-		if s.Local == local && s.State != sockscope.Listen && (!remote.IsValid() || s.Remote == remote) {
+		if s.Local == local && s.Remote == remote {
 			return s
 		}
 	}
@@ -153,14 +154,12 @@ func TestTCPInfoAgainstSS(t *testing.T) {
 	}
 	opts := n.Options()
 	opts.TCPInfo, opts.Memory = true, true
-	cl := mustAddrPort(client.LocalAddr().String())
-	sv := mustAddrPort(server.LocalAddr().String())
 
 	// Both ends' data is acknowledged once the ACKs are in: poll.
 	var c, s *sockscope.Socket
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		c, s = collectOne(t, n, cl, opts), collectOne(t, n, sv, opts)
+		c, s = collectOne(t, client, opts), collectOne(t, server, opts)
 		if c.Details != nil && c.Details.TCP != nil && s.Details != nil && s.Details.TCP != nil &&
 			c.Details.TCP.Unacked == 0 && s.Details.TCP.Unacked == 0 || time.Now().After(deadline) {
 			break
@@ -298,7 +297,7 @@ func TestTimersAgainstSS(t *testing.T) {
 		t.Fatal(err)
 	}
 	cl := mustAddrPort(client.LocalAddr().String())
-	s := collectOne(t, n, cl, n.Options())
+	s := collectOne(t, client, n.Options())
 	if s.Expires < 90000 || s.Expires > 100000 {
 		t.Errorf("keepalive timer expires in %d ms, want about 100 s", s.Expires)
 	}
@@ -415,7 +414,7 @@ func TestCgroupAgainstSS(t *testing.T) {
 	client, _ := loopbackPair(t, n)
 	opts := n.Options()
 	opts.Cgroups = true
-	s := collectOne(t, n, mustAddrPort(client.LocalAddr().String()), opts)
+	s := collectOne(t, client, opts)
 	if s.CgroupID == 0 || s.Details == nil {
 		t.Fatalf("no cgroup id: %+v", s)
 	}

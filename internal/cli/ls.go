@@ -46,7 +46,8 @@ NETID STATE RECV-Q SEND-Q LOCAL PEER [TIMER] [UID INODE COOKIE CGROUP]
 [PROCESS] [DETAILS].`,
 		Example: `  sockscope ls -tlnp
   sockscope ls -tan state time-wait
-  sockscope ls -tni --timers dport = :443
+  sockscope ls -tni dport = :443
+  sockscope ls -tam --timers
   sockscope ls -x -a
   sockscope ls -tanp 'sport = :443 and not dst 127.0.0.0/8'
   sockscope ls -a -o ndjson proc nginx`,

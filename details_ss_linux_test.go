@@ -430,3 +430,61 @@ func TestCgroupAgainstSS(t *testing.T) {
 		t.Errorf("cgroup %q, the test runs in %q", s.Details.Cgroup, want)
 	}
 }
+
+// TestUDPMemoryAgainstSS: -m on a UDP socket whose small receive buffer
+// the test overflows: every skmem value (queued memory, drops included) of
+// the idle socket equals ss -m's, and drops is not zero.
+func TestUDPMemoryAgainstSS(t *testing.T) {
+	n := newTestNet(t)
+	var rx, tx *net.UDPConn
+	var err error
+	n.Do(func() {
+		if rx, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
+			return
+		}
+		tx, err = net.DialUDP("udp4", nil, rx.LocalAddr().(*net.UDPAddr))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	defer tx.Close()
+	if err := rx.SetReadBuffer(4096); err != nil {
+		t.Fatal(err)
+	}
+	// Loopback delivers synchronously: once the buffer is full, each
+	// further datagram is dropped.
+	for range 200 {
+		if _, err := tx.Write(make([]byte, 1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := n.Options()
+	opts.Protos, opts.Memory = []sockscope.Proto{sockscope.UDP}, true
+	opts.LocalPort = uint16(rx.LocalAddr().(*net.UDPAddr).Port)
+	snap, err := sockscope.Collect(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Sockets) != 1 || snap.Sockets[0].Details == nil || snap.Sockets[0].Details.Memory == nil {
+		t.Fatalf("want the one UDP socket with memory info, got %d sockets", len(snap.Sockets))
+	}
+	s := snap.Sockets[0]
+	if s.Details.Memory.Drops == 0 || s.Details.Memory.RmemAlloc == 0 {
+		t.Errorf("after overflowing the buffer: %+v, want queued memory and drops", *s.Details.Memory)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	argv := []string{"ss", "-Hunma", "src", s.Local.String()}
+	if n.private {
+		argv = append([]string{"nsenter", "--net=" + n.path}, argv...)
+	}
+	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).Output()
+	if err != nil {
+		t.Fatalf("%v: %v", argv, err)
+	}
+	want := regexp.MustCompile(`skmem:\([^)]*\)`).FindString(string(out))
+	if got := render.DetailText(s, true, false, true); got != want {
+		t.Errorf("-m %q, ss -m %q", got, want)
+	}
+}

@@ -275,8 +275,8 @@ func checkTimer(t *testing.T, n *testNet, s *sockscope.Socket, wantName string, 
 		t.Errorf("timer %q, ss says %q, want %q", got, m[1], wantName)
 	}
 	ssExp := ssMs(t, m[2])
-	// The two reads are apart by the time ss takes, and ss rounds down.
-	if diff := int64(s.Expires) - int64(ssExp); diff < 0 || diff > 5000 {
+	// ss reads after us and rounds down; allow for a slow machine.
+	if diff := int64(s.Expires) - int64(ssExp); diff < 0 || diff > 15000 {
 		t.Errorf("timer expires in %d ms, ss says %s (%d ms)", s.Expires, m[2], ssExp)
 	}
 	if strconv.Itoa(int(s.Retrans)) != m[3] {
@@ -298,8 +298,8 @@ func TestTimersAgainstSS(t *testing.T) {
 	}
 	cl := mustAddrPort(client.LocalAddr().String())
 	s := collectOne(t, client, n.Options())
-	if s.Expires < 90000 || s.Expires > 100000 {
-		t.Errorf("keepalive timer expires in %d ms, want about 100 s", s.Expires)
+	if s.Expires < 60000 || s.Expires > 100000 {
+		t.Errorf("keepalive timer expires in %d ms, want about 100 s (not Go's default 15 s)", s.Expires)
 	}
 	checkTimer(t, n, s, "keepalive", "established")
 

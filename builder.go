@@ -29,6 +29,7 @@ type builder struct {
 	n            int // sockets added
 	procFallback string
 	strs         map[string]string // interned strings (congestion control names)
+	counterErrs  []error           // namespaces whose listen counters could not be read
 }
 
 func newBuilder(opts Options) *builder {

@@ -69,6 +69,10 @@ type Options struct {
 	// (Socket.Peer stays nil). Views that do not show peers set it: at
 	// 100k sockets pairing costs about 25 ms and a few MB.
 	NoPeers bool
+	// NetCounters reads each namespace's TCP listen counters
+	// ([NetNS.Counters]) from its /proc/net/netstat, in the same setns as
+	// its sockets.
+	NetCounters bool
 	// HolderTimeout bounds the holder scan; 0 means 5s.
 	HolderTimeout time.Duration
 	// TCPInfo asks the kernel for each TCP socket's struct tcp_info, its

@@ -62,6 +62,10 @@ type NetNS struct {
 	// are bound to (Socket.Interface), read with the sockets; nil when
 	// none is. Names are untrusted text. See [NetNS.InterfaceName].
 	Interfaces map[uint32]string
+	// Counters are its TCP listen counters, read when
+	// [Options.NetCounters] asks for them; nil otherwise, or if they
+	// could not be read (a warning says why).
+	Counters *NetCounters
 }
 
 // ProcessesNamed returns the PIDs, ascending, of the processes whose comm

@@ -54,6 +54,13 @@ func (b *builder) readSpaces(ctx context.Context, spaces []nsTarget, snap *Snaps
 				len(readErrs), pluralWord(len(readErrs), "namespace", "namespaces"), errors.Join(readErrs...)),
 		})
 	}
+	if len(b.counterErrs) > 0 {
+		snap.Warnings = append(snap.Warnings, Warning{
+			Kind:  WarnNetNS,
+			Count: len(b.counterErrs),
+			Msg:   fmt.Sprintf("listen counters of %d network %s could not be read: %v", len(b.counterErrs), pluralWord(len(b.counterErrs), "namespace", "namespaces"), errors.Join(b.counterErrs...)),
+		})
+	}
 	if b.procFallback != "" && b.opts.Source != SourceProc {
 		snap.Warnings = append(snap.Warnings, Warning{Kind: WarnSource, Count: 1, Msg: b.procFallback})
 	}
@@ -83,6 +90,13 @@ func (b *builder) readNamespace(ctx context.Context) error {
 	}
 	if err := b.readInet(ctx, conn); err != nil {
 		return err
+	}
+	if b.opts.NetCounters {
+		c, err := readNetCounters(b.procRoot)
+		if err != nil {
+			b.counterErrs = append(b.counterErrs, fmt.Errorf("%s: %w", b.ns.Name, err))
+		}
+		b.ns.Counters = c
 	}
 	if b.wantProto(Unix) {
 		return b.readUnix(ctx, conn)

@@ -72,6 +72,7 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &OpError{Op: "collect", Err: err}
 	}
+	labelPods(snap.NetNS, "")
 	if !opts.NoPeers {
 		linkPeers(snap.Sockets)
 	}

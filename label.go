@@ -101,3 +101,28 @@ func labelProcesses(procs []Process, spaces []*NetNS, procRoot string, names map
 		}
 	}
 }
+
+// labelPods resolves the pod UIDs of namespaces to the pods' namespace
+// and name from the kubelet's pod log directories under root ("" means
+// "/"), read once and only if some namespace is a pod's. A namespace
+// named "pod:UID" is renamed "NAMESPACE/NAME", as containers of a pod
+// are (netns.ContainerName).
+func labelPods(spaces []*NetNS, root string) {
+	var pods map[string]netns.Pod
+	for _, ns := range spaces {
+		if ns.Pod == "" {
+			continue
+		}
+		if pods == nil {
+			pods = netns.PodNames(root)
+		}
+		p, ok := pods[ns.Pod]
+		if !ok {
+			continue
+		}
+		ns.PodNamespace, ns.PodName = p.Namespace, p.Name
+		if ns.Name == "pod:"+ns.Pod {
+			ns.Name = p.Namespace + "/" + p.Name
+		}
+	}
+}

@@ -55,6 +55,10 @@ type NetNS struct {
 	Container string
 	Pod       string
 	Unit      string
+	// PodNamespace and PodName are the Kubernetes namespace and name of
+	// the pod whose UID is Pod, where the kubelet's pod log directories
+	// (/var/log/pods/NAMESPACE_NAME_UID) are readable; "" otherwise.
+	PodNamespace, PodName string
 	// Runtime is the container runtime ("docker", "containerd", "cri-o",
 	// "podman", "kubernetes", "lxc"), where known.
 	Runtime string

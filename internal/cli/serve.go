@@ -19,6 +19,8 @@ type serveOptions struct {
 	metricsHolders bool
 	allowedHosts   []string
 	webConfig      string
+	maxPorts       int
+	maxProcesses   int
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -32,6 +34,8 @@ func newServeCmd(g *globals) *cobra.Command {
   /api/ports     the ports view as JSON (as 'sockscope -o json')
   /api/sockets   every socket with its holders as JSON (as 'sockscope ls -ap -o json')
   /metrics       Prometheus metrics, one fresh collection per scrape
+                 (every metric and example alerts: docs/metrics.md)
+  /healthz       "ok" while the server runs (collects nothing)
 
 The default address is loopback only: the JSON names processes and their
 command lines. ADDR is bound as written: 0.0.0.0 is IPv4 only, [::] IPv6
@@ -43,7 +47,9 @@ Requests must name the host by IP address or by one of --allowed-hosts
 Prometheus exporter web configuration (TLS, basic auth), as exporters
 do; serving beyond loopback without one prints a warning.
 
-Scrapes skip the holder scan unless --metrics-holders is given. At most 2
+Scrapes skip the holder scan unless --metrics-holders is given (it adds
+sockets per process). At most --metrics-max-ports listened ports get
+per-port series (accept queue, backlog, sockets by state). At most 2
 collections run at once, shared by the requests that arrive together; at
 most 4 replies are in flight, 16 more requests wait up to 10s, and the
 rest are answered 503 with Retry-After (see docs/security.md).`,
@@ -61,6 +67,8 @@ rest are answered 503 with Retry-After (see docs/security.md).`,
 	f.BoolVar(&o.metricsHolders, "metrics-holders", false, "scan holders on each scrape (adds sockscope_hidden_holders; costs a walk of /proc/*/fd)")
 	f.StringSliceVar(&o.allowedHosts, "allowed-hosts", nil, "host names accepted in the Host header besides IP addresses (default localhost, the host name and --listen's name; * for any)")
 	f.StringVar(&o.webConfig, "web.config.file", "", "Prometheus exporter web configuration file for TLS and basic auth")
+	f.IntVar(&o.maxPorts, "metrics-max-ports", 500, "listened ports that get per-port series in one scrape (the rest are counted in sockscope_ports_omitted)")
+	f.IntVar(&o.maxProcesses, "metrics-max-processes", 20, "processes, holding the most sockets, that get sockscope_process_sockets (with --metrics-holders)")
 	return cmd
 }
 
@@ -108,6 +116,12 @@ func runServe(ctx context.Context, g *globals, o *serveOptions) error {
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		return usagef("bad --listen %q: the port must be a number from 0 to 65535", o.listen)
 	}
+	if o.maxPorts < 1 || o.maxPorts > 1_000_000 {
+		return usagef("bad --metrics-max-ports %d: give a number of ports from 1 to 1000000 (default 500)", o.maxPorts)
+	}
+	if o.maxProcesses < 1 || o.maxProcesses > 100_000 {
+		return usagef("bad --metrics-max-processes %d: give a number of processes from 1 to 100000 (default 20)", o.maxProcesses)
+	}
 	for _, h := range o.allowedHosts {
 		if h == "" || strings.ContainsAny(h, "/ :@") {
 			return usagef("bad --allowed-hosts entry %q: give host names without port, e.g. myhost.example, or * for any", h)
@@ -139,6 +153,8 @@ func runServe(ctx context.Context, g *globals, o *serveOptions) error {
 		Options:        opts,
 		Services:       g.style().Services,
 		MetricsHolders: o.metricsHolders,
+		MaxPorts:       o.maxPorts,
+		MaxProcesses:   o.maxProcesses,
 		AllowedHosts:   allowed,
 	}
 	scheme := "http"

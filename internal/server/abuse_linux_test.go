@@ -415,7 +415,7 @@ func TestMetricsHostileNames(t *testing.T) {
 			continue
 		}
 		want := render.Sanitize(name)
-		if v, n := value(mfs, "sockscope_sockets", map[string]string{"netns": want, "state": "LISTEN"}); n != 1 || v != 1 {
+		if v, n := value(mfs, "sockscope_sockets", map[string]string{"netns": want, "state": "listen"}); n != 1 || v != 1 {
 			t.Errorf("netns %q: sockscope_sockets{netns=%q} = %v (%d series), want 1\n%s", name, want, v, n, body)
 		}
 	}

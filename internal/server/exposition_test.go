@@ -87,6 +87,17 @@ func parseLine(l string, fams map[string]*family, series map[string]bool) error 
 	}
 	fam := fams[name]
 	if fam == nil {
+		// A summary's or histogram's _sum, _count and _bucket samples
+		// belong to the family without the suffix.
+		for _, suf := range []string{"_sum", "_count", "_bucket"} {
+			if base, ok := strings.CutSuffix(name, suf); ok {
+				if f := fams[base]; f != nil && (f.Type == "summary" || f.Type == "histogram") && (suf != "_bucket" || f.Type == "histogram") {
+					fam = f
+				}
+			}
+		}
+	}
+	if fam == nil {
 		return fmt.Errorf("sample of %s before its TYPE", name)
 	}
 	m := metric{Labels: map[string]string{}}
@@ -220,6 +231,9 @@ c:d_total 1
 	if f := fams["a_total"]; f == nil || f.Type != "counter" || len(f.Metrics) != 1 || f.Metrics[0].Value != 3 {
 		t.Errorf("a_total = %+v", f)
 	}
+	if _, err := parseExposition(strings.NewReader("# TYPE s summary\ns{quantile=\"0.5\"} 1\ns_sum 2\ns_count 3\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n")); err != nil {
+		t.Errorf("summary and histogram: %v", err)
+	}
 	b := fams["b"]
 	if b == nil || b.Type != "gauge" || len(b.Metrics) != 2 || b.Metrics[0].Labels["y"] != "q\"\\\n" || b.Metrics[0].Value != -1.5 || !math.IsInf(b.Metrics[1].Value, 1) {
 		t.Errorf("b = %+v", b)
@@ -239,6 +253,8 @@ c:d_total 1
 		"# TYPE a gauge\na{x=\"1\"}1\n",
 		"# TYPE a gauge\n9a 1\n",
 		"# TYPE a gaugeish\n",
+		"# TYPE a gauge\na_sum 1\n",                // only summaries and histograms have _sum
+		"# TYPE a summary\na_bucket{le=\"1\"} 1\n", // only histograms have _bucket
 	} {
 		if _, err := parseExposition(strings.NewReader(bad)); err == nil {
 			t.Errorf("accepted %q", bad)

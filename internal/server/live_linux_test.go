@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -229,8 +231,9 @@ func TestMetrics(t *testing.T) {
 	}{
 		{"sockscope_scrape_success", nil, 1},
 		{"sockscope_port_listeners", map[string]string{"proto": "tcp", "port": p}, 1},
-		{"sockscope_port_sockets", map[string]string{"proto": "tcp", "port": p, "state": "LISTEN"}, 1},
-		{"sockscope_port_sockets", map[string]string{"proto": "tcp", "port": p, "state": "ESTAB"}, 1},
+		{"sockscope_port_sockets", map[string]string{"proto": "tcp", "port": p, "state": "listen"}, 1},
+		{"sockscope_port_sockets", map[string]string{"proto": "tcp", "port": p, "state": "established"}, 1},
+		{"sockscope_listen_queue_length", map[string]string{"proto": "tcp", "port": p, "address": "127.0.0.1"}, 0},
 	} {
 		got, n := value(mfs, tt.name, tt.labels)
 		if n != 1 || got != tt.want {
@@ -241,19 +244,45 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("sockscope_scrape_duration_seconds = %v (%d series)", d, n)
 	}
 	// The client end's port has no listener: it must not become a label.
-	if _, n := value(mfs, "sockscope_sockets", map[string]string{"proto": "tcp", "state": "LISTEN"}); n < 1 {
-		t.Errorf("no sockscope_sockets{proto=tcp,state=LISTEN}")
+	if _, n := value(mfs, "sockscope_sockets", map[string]string{"proto": "tcp", "state": "listen"}); n < 1 {
+		t.Errorf("no sockscope_sockets{proto=tcp,state=listen}")
 	}
-	if est, _ := value(mfs, "sockscope_sockets", map[string]string{"proto": "tcp", "state": "ESTAB"}); est < 2 {
-		t.Errorf("sockscope_sockets{tcp,ESTAB} = %v, want at least this test's 2", est)
+	if est, _ := value(mfs, "sockscope_sockets", map[string]string{"proto": "tcp", "state": "established"}); est < 2 {
+		t.Errorf("sockscope_sockets{tcp,established} = %v, want at least this test's 2", est)
 	}
 	if _, n := value(mfs, "sockscope_hidden_holders", nil); n != 0 {
 		t.Errorf("sockscope_hidden_holders present without MetricsHolders")
 	}
-	for name, mf := range mfs {
-		if mf.Type != "gauge" {
-			t.Errorf("%s is %v, want gauge", name, mf.Type)
+	// Label values are node_exporter's style: no upper case, no dashes.
+	for _, l := range []string{"state"} {
+		for name, mf := range mfs {
+			for _, m := range mf.Metrics {
+				if v := m.Labels[l]; v != "" && (strings.ToLower(v) != v || strings.Contains(v, "-")) {
+					t.Errorf("%s{%s=%q} is not in node_exporter's style", name, l, v)
+				}
+			}
 		}
+	}
+	// sockscope's own families are gauges but for the _total counters
+	// (the Go and process collectors' types are theirs).
+	for name, mf := range mfs {
+		want := "gauge"
+		if strings.HasSuffix(name, "_total") {
+			want = "counter"
+		}
+		if strings.HasPrefix(name, "sockscope_") && mf.Type != want {
+			t.Errorf("%s is %v, want %s", name, mf.Type, want)
+		}
+	}
+	// The standard collectors, the build info and the listen counters.
+	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes", "process_open_fds",
+		"sockscope_build_info", "sockscope_listen_overflows_total", "sockscope_listen_drops_total", "sockscope_tcp_orphans", "sockscope_netns_info"} {
+		if _, n := value(mfs, name, nil); n < 1 {
+			t.Errorf("%s missing", name)
+		}
+	}
+	if v, n := value(mfs, "sockscope_build_info", map[string]string{"goversion": runtime.Version()}); n != 1 || v != 1 {
+		t.Errorf("sockscope_build_info{goversion=%q} = %v (%d series), want 1", runtime.Version(), v, n)
 	}
 
 	// With holders the scrape reports hidden holders per namespace.
@@ -316,8 +345,8 @@ func TestMetricsPortCap(t *testing.T) {
 	if v, n := value(mfs, "sockscope_ports_omitted", nil); n != 1 || v != 1 {
 		t.Errorf("sockscope_ports_omitted = %v (%d series), want 1", v, n)
 	}
-	if v, _ := value(mfs, "sockscope_sockets", map[string]string{"proto": "tcp", "state": "LISTEN"}); v != 3 {
-		t.Errorf("sockscope_sockets{tcp,LISTEN} = %v, want 3 (the cap is for per-port series only)", v)
+	if v, _ := value(mfs, "sockscope_sockets", map[string]string{"proto": "tcp", "state": "listen"}); v != 3 {
+		t.Errorf("sockscope_sockets{tcp,listen} = %v, want 3 (the cap is for per-port series only)", v)
 	}
 }
 
@@ -514,7 +543,7 @@ func BenchmarkEmitSnapshot(b *testing.B) {
 	}()
 	b.ReportAllocs()
 	for b.Loop() {
-		emitSnapshot(ch, snap, 500, false)
+		emitSnapshot(ch, snap, limits{ports: 500, procs: 20}, false)
 	}
 	close(ch)
 }

@@ -53,6 +53,12 @@ type Config struct {
 	// MaxPorts caps the listened ports that get per-port series in one
 	// scrape; 0 means 500.
 	MaxPorts int
+	// MaxProcesses caps the processes that get a
+	// sockscope_process_sockets series (with MetricsHolders); 0 means 20.
+	MaxProcesses int
+	// Version is sockscope_build_info's version label; "" means the
+	// main module's version from the binary's build info.
+	Version string
 	// MaxCollections bounds the collections that run at once; 0 means 2.
 	MaxCollections int
 	// CollectTimeout bounds one collection; 0 means 30s.
@@ -108,6 +114,9 @@ func New(cfg Config) *Server {
 	if cfg.MaxPorts <= 0 {
 		cfg.MaxPorts = 500
 	}
+	if cfg.MaxProcesses <= 0 {
+		cfg.MaxProcesses = 20
+	}
 	if cfg.MaxCollections <= 0 {
 		cfg.MaxCollections = 2
 	}
@@ -145,11 +154,12 @@ func New(cfg Config) *Server {
 	}
 	s.fl.pending = map[bool]*flight{}
 	s.fl.last = map[bool]chan struct{}{}
-	s.col = &collector{s: s}
+	s.col = newCollector(s)
 	s.mux.HandleFunc("GET /{$}", s.servePage)
 	s.mux.HandleFunc("GET /api/ports", s.admitted(s.servePorts))
 	s.mux.HandleFunc("GET /api/sockets", s.admitted(s.serveSockets))
 	s.mux.HandleFunc("GET /metrics", s.admitted(s.serveMetrics))
+	s.mux.HandleFunc("GET /healthz", serveHealthz)
 	return s
 }
 
@@ -328,10 +338,12 @@ func jsonError(w http.ResponseWriter, err error) {
 // failed, never how (client_golang's errors carry stack traces).
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(scrape{col: s.col, ctx: r.Context()}); err != nil {
-		s.cfg.ErrorLog.Printf("sockscope: serve: /metrics: %s", firstLine(err))
-		http.Error(w, "sockscope: internal error (logged by the server)", http.StatusInternalServerError)
-		return
+	for _, c := range append([]prometheus.Collector{scrape{col: s.col, ctx: r.Context()}}, s.col.std...) {
+		if err := reg.Register(c); err != nil {
+			s.cfg.ErrorLog.Printf("sockscope: serve: /metrics: %s", firstLine(err))
+			http.Error(w, "sockscope: internal error (logged by the server)", http.StatusInternalServerError)
+			return
+		}
 	}
 	g := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
 		mfs, err := reg.Gather()

@@ -10,6 +10,7 @@
 //	GET /api/sockets  every socket in every state with its holders, as
 //	                  `sockscope ls -a -p -o json` prints it
 //	GET /metrics      Prometheus text exposition from a private registry
+//	GET /healthz      "ok", at once (collects nothing)
 //
 // # Limits
 //
@@ -34,20 +35,28 @@
 //
 // Each scrape collects one snapshot (without the holder scan unless
 // [Config.MetricsHolders] is set, because walking /proc/*/fd is the
-// expensive part) and emits const metrics, node_exporter style:
+// expensive part; with each namespace's TCP listen counters) and emits
+// const metrics, label values in node_exporter's style (state="time_wait"),
+// beside the standard Go and process collectors. docs/metrics.md
+// documents every one, with example alerts; the main ones:
 //
-//	sockscope_sockets{netns,proto,state}                 sockets by state
-//	sockscope_port_listeners{netns,proto,port}           listeners per listened port
-//	sockscope_port_sockets{netns,proto,port,state}       sockets on a listened port (listeners included)
-//	sockscope_ports_omitted{netns}                       listened ports left out by the cap
-//	sockscope_hidden_holders{netns}                      sockets whose holders could not be seen (only with MetricsHolders)
-//	sockscope_scrape_duration_seconds                    time the collection took
-//	sockscope_scrape_success                             1 if the collection worked, else 0
+//	sockscope_listen_queue_length{netns,proto,port,address}   a TCP listener's accept queue (recv_q)
+//	sockscope_listen_backlog{netns,proto,port,address}        its backlog (send_q)
+//	sockscope_listen_overflows_total{netns}                   TcpExtListenOverflows of the namespace
+//	sockscope_listen_drops_total{netns}                       TcpExtListenDrops of the namespace
+//	sockscope_port_sockets{netns,proto,port,state}            sockets on a listened port (listeners included)
+//	sockscope_sockets{netns,proto,state}                      sockets by state
+//	sockscope_process_sockets{pid,comm}                       sockets per process (only with MetricsHolders)
+//	sockscope_build_info{version,revision,goversion}          the build
+//	sockscope_scrape_success                                  1 if the collection worked, else 0
 //
 // Only listened ports get per-port series, and at most [Config.MaxPorts]
 // of them per scrape (default 500, in snapshot order: namespace, protocol,
 // port), so the number of series stays bounded on a busy host; client-side
-// ephemeral ports never become labels.
+// ephemeral ports never become labels. At most [Config.MaxProcesses]
+// processes (default 20, those holding the most sockets) get a series.
+//
+// GET /healthz answers "ok" at once, collecting nothing, for probes.
 //
 // # Security
 //

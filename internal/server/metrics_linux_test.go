@@ -3,11 +3,14 @@ package server
 import (
 	"context"
 	"io"
+	"net"
 	"net/http/httptest"
 	"os"
 	"strconv"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/sockscope/sockscope"
 )
@@ -160,4 +163,47 @@ func gatherEmit(t *testing.T, snap *sockscope.Snapshot, lim limits, holders bool
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	return scrapeMetrics(t, srv.URL)
+}
+
+// TestMetricsSynRecvPerPort: with TCP_DEFER_ACCEPT the listener ignores
+// the handshake's final ACK without data, so the server side of a
+// connection stays a request socket in SYN-RECV (while the client is
+// ESTAB): sockscope_port_sockets counts it under state="syn_recv".
+func TestMetricsSynRecvPerPort(t *testing.T) {
+	ln, port := listen(t)
+	raw, err := ln.(*net.TCPListener).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 30)
+	}); err != nil || serr != nil {
+		t.Fatalf("TCP_DEFER_ACCEPT: %v %v", err, serr)
+	}
+	const conns = 2
+	for range conns {
+		c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	srv := httptest.NewServer(New(Config{Collect: onlyPorts(port)}))
+	defer srv.Close()
+	p := strconv.Itoa(int(port))
+	var got float64
+	var n int
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mfs := scrapeMetrics(t, srv.URL)
+		got, n = value(mfs, "sockscope_port_sockets", map[string]string{"proto": "tcp", "port": p, "state": "syn_recv"})
+		if n == 1 && got == conns {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sockscope_port_sockets{port=%s,state=syn_recv} = %v (%d series) after 10s, want %d", p, got, n, conns)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

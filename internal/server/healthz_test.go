@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"net/http/httptest"
+	"reflect"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -40,5 +42,44 @@ func TestHealthz(t *testing.T) {
 	s.ServeHTTP(w, httptest.NewRequest("POST", "http://localhost/healthz", nil))
 	if w.Code != 405 {
 		t.Errorf("POST /healthz = %d, want 405", w.Code)
+	}
+}
+
+// TestSharedOptions: collections are shared between requests by their
+// holder option alone, so a scrape with MetricsHolders and the JSON
+// endpoints must ask for the same options (else a scrape could get a
+// snapshot without the listen counters, and the counters would vanish
+// from that scrape).
+func TestSharedOptions(t *testing.T) {
+	var mu sync.Mutex
+	var seen []sockscope.Options
+	s := New(Config{
+		MetricsHolders: true,
+		Collect: func(_ context.Context, o sockscope.Options) (*sockscope.Snapshot, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			seen = append(seen, o)
+			return &sockscope.Snapshot{}, nil
+		},
+	})
+	for _, path := range []string{"/api/ports", "/api/sockets", "/metrics"} {
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, httptest.NewRequest("GET", "http://127.0.0.1"+path, nil))
+		if w.Code != 200 {
+			t.Fatalf("GET %s = %d: %s", path, w.Code, w.Body)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 3 {
+		t.Fatalf("%d collections, want 3", len(seen))
+	}
+	for i, o := range seen[1:] {
+		if !reflect.DeepEqual(o, seen[0]) {
+			t.Errorf("collection %d asked %+v, the first %+v: requests that share collections must ask the same", i+1, o, seen[0])
+		}
+	}
+	if !seen[0].NetCounters || !seen[0].Holders {
+		t.Errorf("options %+v: want holders and listen counters", seen[0])
 	}
 }

@@ -259,6 +259,9 @@ func (s *Server) apiOptions() sockscope.Options {
 	o := s.cfg.Options
 	o.Protos, o.Families, o.States = nil, nil, 0
 	o.Holders = true
+	// As a scrape with MetricsHolders asks, since collections are shared
+	// by the holder option alone (a scrape may get an API's snapshot).
+	o.NetCounters = true
 	return o
 }
 

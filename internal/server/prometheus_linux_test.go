@@ -103,16 +103,17 @@ func freePort(t *testing.T) int {
 }
 
 // startPrometheus runs the prometheus binary on 127.0.0.1 with a
-// temporary configuration and data directory, scraping target every
-// second and evaluating rules every second, and waits (bounded) until
+// temporary configuration and data directory, scraping target every 2
+// seconds (a scrape may take 2s on a loaded machine) and evaluating rules
+// every second, and waits (bounded) until
 // it is ready. It is stopped by PID when the test ends. It returns the
 // base URL of its HTTP API.
 func startPrometheus(t *testing.T, bin, target, rules string) string {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
+  scrape_interval: 2s
+  scrape_timeout: 2s
   evaluation_interval: 1s
 rule_files: [%q]
 scrape_configs:
@@ -136,7 +137,6 @@ scrape_configs:
 			"--web.listen-address="+addr,
 			"--log.level=warn")
 		cmd.Stdout, cmd.Stderr = out, out
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("start %s: %v", bin, err)
 		}

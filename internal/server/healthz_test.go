@@ -83,3 +83,21 @@ func TestSharedOptions(t *testing.T) {
 		t.Errorf("options %+v: want holders and listen counters", seen[0])
 	}
 }
+
+// TestBuildInfo: the configured version and revision label
+// sockscope_build_info; by default they come from the build info.
+func TestBuildInfo(t *testing.T) {
+	snap := &sockscope.Snapshot{}
+	collect := func(context.Context, sockscope.Options) (*sockscope.Snapshot, error) { return snap, nil }
+	srv := httptest.NewServer(New(Config{Collect: collect, Version: "v1.2.3", Revision: "abc\x1b"}))
+	defer srv.Close()
+	if v, n := value(scrapeMetrics(t, srv.URL), "sockscope_build_info", map[string]string{"version": "v1.2.3", "revision": `abc\x1b`}); n != 1 || v != 1 {
+		t.Errorf("sockscope_build_info{version=v1.2.3,revision=abc\\x1b} = %v (%d series), want 1", v, n)
+	}
+	def := httptest.NewServer(New(Config{Collect: collect}))
+	defer def.Close()
+	version, _ := buildVersion("")
+	if v, n := value(scrapeMetrics(t, def.URL), "sockscope_build_info", map[string]string{"version": version}); n != 1 || v != 1 || version == "" {
+		t.Errorf("sockscope_build_info{version=%q} = %v (%d series), want 1", version, v, n)
+	}
+}

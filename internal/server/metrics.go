@@ -107,6 +107,9 @@ type collector struct {
 
 func newCollector(s *Server) *collector {
 	version, revision := buildVersion(s.cfg.Version)
+	if s.cfg.Revision != "" {
+		revision = s.cfg.Revision
+	}
 	return &collector{
 		s: s,
 		std: []prometheus.Collector{

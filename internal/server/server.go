@@ -56,9 +56,10 @@ type Config struct {
 	// MaxProcesses caps the processes that get a
 	// sockscope_process_sockets series (with MetricsHolders); 0 means 20.
 	MaxProcesses int
-	// Version is sockscope_build_info's version label; "" means the
-	// main module's version from the binary's build info.
-	Version string
+	// Version and Revision are sockscope_build_info's version and
+	// revision labels; "" means the main module's version and VCS
+	// revision from the binary's build info.
+	Version, Revision string
 	// MaxCollections bounds the collections that run at once; 0 means 2.
 	MaxCollections int
 	// CollectTimeout bounds one collection; 0 means 30s.

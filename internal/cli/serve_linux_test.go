@@ -102,6 +102,9 @@ func TestServeBadFlags(t *testing.T) {
 		{"serve", "-o", "json"},
 		{"serve", "--allowed-hosts", "host:80"},
 		{"serve", "--web.config.file", "/nonexistent/web.yml"},
+		{"serve", "--metrics-max-ports", "0"},
+		{"serve", "--metrics-max-ports", "many"},
+		{"serve", "--metrics-max-processes", "-1"},
 	} {
 		_, stderr, code := runCLI(t, args...)
 		if code != ExitUsage {
@@ -216,5 +219,39 @@ func TestListenNetwork(t *testing.T) {
 		if got := listenNetwork(host); got != want {
 			t.Errorf("listenNetwork(%q) = %s, want %s", host, got, want)
 		}
+	}
+}
+
+// TestServeMetricsMaxPorts: --metrics-max-ports caps the per-port series
+// of a scrape; /healthz answers ok.
+func TestServeMetricsMaxPorts(t *testing.T) {
+	for range 2 { // with serve's own, at least 3 listened ports
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+	}
+	base, _ := startServe(t, "--listen", "127.0.0.1:0", "--metrics-max-ports", "1")
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "ok\n" {
+		t.Errorf("GET /healthz = %d %q", resp.StatusCode, body)
+	}
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	resp.Body.Close()
+	if n := strings.Count(string(body), "\nsockscope_port_listeners{"); n != 1 {
+		t.Errorf("%d sockscope_port_listeners series with --metrics-max-ports 1, want 1", n)
+	}
+	if !strings.Contains(string(body), "\nsockscope_ports_omitted{") {
+		t.Errorf("no sockscope_ports_omitted")
 	}
 }

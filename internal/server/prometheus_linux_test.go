@@ -284,7 +284,8 @@ func TestPrometheus(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, ln, New(Config{}), ServeOptions{Log: io.Discard}) }()
+	// With holders, so that promtool sees every family serve can emit.
+	go func() { served <- Serve(ctx, ln, New(Config{MetricsHolders: true}), ServeOptions{Log: io.Discard}) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -305,7 +306,13 @@ func TestPrometheus(t *testing.T) {
 	if out, err := check.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
-	if v, n := value(mustParse(t, body), "sockscope_listen_queue_length", map[string]string{"port": p}); n != 1 || v != backlog+1 {
+	mfs := mustParse(t, body)
+	for _, name := range []string{"sockscope_process_sockets", "sockscope_hidden_holders", "sockscope_listen_overflows_total", "sockscope_build_info", "go_goroutines", "process_open_fds"} {
+		if _, n := value(mfs, name, nil); n == 0 {
+			t.Errorf("the exposition promtool checked lacks %s", name)
+		}
+	}
+	if v, n := value(mfs, "sockscope_listen_queue_length", map[string]string{"port": p}); n != 1 || v != backlog+1 {
 		t.Fatalf("scrape: sockscope_listen_queue_length{port=%s} = %v (%d series), want %d", p, v, n, backlog+1)
 	}
 

@@ -220,7 +220,8 @@ next:
 func TestMetrics(t *testing.T) {
 	ln, port := listen(t)
 	connect(t, ln)
-	srv := httptest.NewServer(New(Config{}))
+	// No port cap: other tests on this host may listen on hundreds of lower ports.
+	srv := httptest.NewServer(New(Config{MaxPorts: 1 << 20}))
 	defer srv.Close()
 	mfs := scrapeMetrics(t, srv.URL)
 	p := strconv.Itoa(int(port))

@@ -284,8 +284,11 @@ func TestPrometheus(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	// With holders, so that promtool sees every family serve can emit.
-	go func() { served <- Serve(ctx, ln, New(Config{MetricsHolders: true}), ServeOptions{Log: io.Discard}) }()
+	// With holders, so that promtool sees every family serve can emit;
+	// without a port cap, since tests running beside this one may listen
+	// on hundreds of lower ports.
+	cfg := Config{MetricsHolders: true, MaxPorts: 1 << 20}
+	go func() { served <- Serve(ctx, ln, New(cfg), ServeOptions{Log: io.Discard}) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -313,7 +316,8 @@ func TestPrometheus(t *testing.T) {
 		}
 	}
 	if v, n := value(mfs, "sockscope_listen_queue_length", map[string]string{"port": p}); n != 1 || v != backlog+1 {
-		t.Fatalf("scrape: sockscope_listen_queue_length{port=%s} = %v (%d series), want %d", p, v, n, backlog+1)
+		omitted, _ := value(mfs, "sockscope_ports_omitted", nil)
+		t.Fatalf("scrape: sockscope_listen_queue_length{port=%s} = %v (%d series), want %d (ports omitted: %v)", p, v, n, backlog+1, omitted)
 	}
 
 	base := startPrometheus(t, bin, target, rules)

@@ -42,7 +42,7 @@ func TestServe(t *testing.T) {
 	var out, errb lockedBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errb, Getenv: func(string) string { return "" }})
+		done <- Main(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--metrics-max-ports", "65536"}, IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errb, Getenv: func(string) string { return "" }})
 	}()
 	re := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)/`)
 	var base string

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/sockscope/sockscope"
+	"github.com/sockscope/sockscope/internal/buildinfo"
 	"github.com/sockscope/sockscope/internal/netns"
 	"github.com/sockscope/sockscope/query"
 	"github.com/sockscope/sockscope/render"
@@ -743,7 +744,12 @@ netns NAME, container ID|NAME and unit NAME.`,
 		newDemuxCmd(g),
 		newLabCmd(g),
 		newServeCmd(g),
+		newVersionCmd(g),
 	)
+	// --version: one line, as 'sockscope version' says in full.
+	root.Version = buildinfo.Get().String()
+	root.SetVersionTemplate("sockscope {{.Version}}\n")
+	addCompletions(root, g)
 	// cobra adds help and completion when it executes; add them now so
 	// that their argument checks are usage errors too, with the streams
 	// set first (the completion scripts are written to the stream the

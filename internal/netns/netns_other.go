@@ -39,3 +39,6 @@ func Initial(procRoot string) (NS, error) {
 func Process(procRoot string, pid int) ([]NS, func(), error) {
 	return nil, func() {}, fmt.Errorf("netns: namespaces of process %d: %w", pid, errUnsupported)
 }
+
+// Names is only implemented on Linux; elsewhere it returns nothing.
+func Names() []string { return nil }

@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sockscope/sockscope"
+	"github.com/sockscope/sockscope/internal/lab"
+	"github.com/sockscope/sockscope/internal/netns"
+)
+
+// addCompletions teaches the shell completions (sockscope completion
+// bash|zsh|fish) the values of flags and arguments, not only the names of
+// commands: -o's formats, --source's sources, --netns's `ip netns` names,
+// lab's experiments and proc's process names. Each runs when the user
+// presses Tab, through cobra's hidden __complete command.
+func addCompletions(root *cobra.Command, g *globals) {
+	fixed := func(values ...string) cobra.CompletionFunc {
+		return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			var out []cobra.Completion
+			for _, v := range values {
+				if strings.HasPrefix(v, toComplete) {
+					out = append(out, v)
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		}
+	}
+	_ = root.RegisterFlagCompletionFunc("output", fixed(
+		"table\taligned columns for people",
+		"json\tone JSON document",
+		"ndjson\tone JSON object per line"))
+	_ = root.RegisterFlagCompletionFunc("source", fixed(
+		"auto\tnetlink, else /proc/net",
+		"netlink\tsock_diag netlink dumps",
+		"proc\t/proc/net files"))
+	// A namespace may also be a path or a PID: with no name matching,
+	// the shell completes file names.
+	_ = root.RegisterFlagCompletionFunc("netns", func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return completable(netns.Names(), toComplete), cobra.ShellCompDirectiveDefault
+	})
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "lab":
+			c.ValidArgsFunction = completeLab
+		case "proc":
+			c.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+				if len(args) > 0 {
+					return nil, cobra.ShellCompDirectiveNoFileComp
+				}
+				names, _ := sockscope.ProcessNames(g.procRoot, toComplete)
+				return completable(names, toComplete), cobra.ShellCompDirectiveNoFileComp
+			}
+		}
+	}
+}
+
+// completeLab offers the experiments not yet named, with their claims.
+func completeLab(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	var out []cobra.Completion
+	for _, e := range lab.List() {
+		if strings.HasPrefix(e.Name, toComplete) && !slices.Contains(args, e.Name) {
+			out = append(out, cobra.CompletionWithDesc(e.Name, e.Claim))
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// completable keeps the values that begin with prefix and that a shell
+// can take as one completion: cobra's protocol separates completions by
+// newlines and a description by a tab, so a name holding a control
+// character (which a process may give itself) is left out rather than
+// split or passed raw to the terminal.
+func completable(values []string, prefix string) []cobra.Completion {
+	var out []cobra.Completion
+	for _, v := range values {
+		if v == "" || !strings.HasPrefix(v, prefix) || strings.ContainsFunc(v, unicode.IsControl) {
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}

@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sockscope/sockscope/internal/lab"
+)
+
+// complete runs cobra's hidden __complete command, as the shell scripts
+// of 'sockscope completion' do on Tab, and returns the offered values
+// (descriptions cut) and the directive line.
+func complete(t *testing.T, args ...string) (values []string, directive string) {
+	t.Helper()
+	code, out, stderr := runArgs(context.Background(), append([]string{"__complete"}, args...)...)
+	if code != ExitOK {
+		t.Fatalf("__complete %q: exit %d, stderr %q", args, code, stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) == 0 || !strings.HasPrefix(lines[len(lines)-1], ":") {
+		t.Fatalf("__complete %q: no directive line in %q", args, out)
+	}
+	for _, l := range lines[:len(lines)-1] {
+		v, _, _ := strings.Cut(l, "\t")
+		values = append(values, v)
+	}
+	return values, lines[len(lines)-1]
+}
+
+// Directives (cobra.ShellCompDirective) as __complete prints them.
+const (
+	dirDefault   = ":0"
+	dirNoFileCmp = ":4"
+)
+
+// TestCompleteValues: -o, --source and lab offer exactly their valid
+// values, filtered by what was typed, and never file names.
+func TestCompleteValues(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"-o", ""}, []string{"table", "json", "ndjson"}},
+		{[]string{"ls", "-o", "nd"}, []string{"ndjson"}},
+		{[]string{"ls", "--output", ""}, []string{"table", "json", "ndjson"}},
+		{[]string{"proc", "1", "--source", ""}, []string{"auto", "netlink", "proc"}},
+		{[]string{"lab", ""}, lab.Names()},
+		{[]string{"lab", "time"}, []string{"time-wait"}},
+		{[]string{"lab", "zzz-none"}, nil},
+	} {
+		got, dir := complete(t, tt.args...)
+		if !slices.Equal(got, tt.want) || dir != dirNoFileCmp {
+			t.Errorf("__complete %q = %q %s, want %q %s", tt.args, got, dir, tt.want, dirNoFileCmp)
+		}
+	}
+	// Each experiment's claim comes with its name, and names already
+	// given are not offered again.
+	_, out, _ := runArgs(context.Background(), "__complete", "lab", "shared-port", "")
+	if strings.Contains(out, "shared-port\t") || !strings.Contains(out, "time-wait\tTIME-WAIT blocks a rebind") {
+		t.Errorf("__complete lab shared-port '': %q", out)
+	}
+	// The command names are still completed.
+	if got, _ := complete(t, "vers"); !slices.Equal(got, []string{"version"}) {
+		t.Errorf("__complete vers = %q, want [version]", got)
+	}
+}
+
+// TestCompleteProc: proc offers the names of running processes, this
+// test's own among them, and only for the first argument.
+func TestCompleteProc(t *testing.T) {
+	b, err := os.ReadFile("/proc/self/comm")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	comm := strings.TrimSuffix(string(b), "\n")
+	prefix := comm[:min(3, len(comm))]
+	got, dir := complete(t, "proc", prefix)
+	if !slices.Contains(got, comm) || dir != dirNoFileCmp {
+		t.Errorf("__complete proc %q = %q %s, want %q among them", prefix, got, dir, comm)
+	}
+	for _, v := range got {
+		if !strings.HasPrefix(v, prefix) {
+			t.Errorf("__complete proc %q offers %q", prefix, v)
+		}
+	}
+	if !slices.IsSorted(got) || len(slices.Compact(slices.Clone(got))) != len(got) {
+		t.Errorf("__complete proc %q: not sorted and unique: %q", prefix, got)
+	}
+	if got, _ := complete(t, "proc", comm, ""); len(got) != 0 {
+		t.Errorf("__complete proc NAME '' = %q, want nothing (proc takes one argument)", got)
+	}
+}
+
+// TestCompleteNetNS: --netns offers the `ip netns` names, here one this
+// test creates; with no name matching, the shell falls back to file names
+// (a namespace may be a path).
+func TestCompleteNetNS(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("creating a named network namespace needs root")
+	}
+	ip, err := exec.LookPath("ip")
+	if err != nil {
+		t.Skip("no ip command")
+	}
+	name := fmt.Sprintf("sockscope-compl-%d", os.Getpid())
+	if out, err := exec.Command(ip, "netns", "add", name).CombinedOutput(); err != nil {
+		t.Skipf("ip netns add: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command(ip, "netns", "del", name).Run() })
+	got, dir := complete(t, "ls", "--netns", name[:len(name)-1])
+	if !slices.Contains(got, name) || dir != dirDefault {
+		t.Errorf("__complete ls --netns %q = %q %s, want %q and file fallback %s", name[:len(name)-1], got, dir, name, dirDefault)
+	}
+	if got, dir := complete(t, "--netns", name+"-none"); len(got) != 0 || dir != dirDefault {
+		t.Errorf("__complete --netns (no match) = %q %s, want none and %s", got, dir, dirDefault)
+	}
+}
+
+// TestCompletable: values the completion protocol cannot carry (a control
+// character, which a process may put in its own name) are left out.
+func TestCompletable(t *testing.T) {
+	got := completable([]string{"nginx", "ng\tx", "ng\nevil", "ng\x1b[31m", "", "sshd", "ng inx"}, "ng")
+	if want := []string{"nginx", "ng inx"}; !slices.Equal(got, want) {
+		t.Errorf("completable = %q, want %q", got, want)
+	}
+}
+
+// TestVersionCommand: version prints the build's fields; -o json is the
+// schema-1 document with the release beside; --version is one line.
+func TestVersionCommand(t *testing.T) {
+	code, out, stderr := runArgs(context.Background(), "version")
+	if code != ExitOK || !strings.Contains(out, "version:") || !strings.Contains(out, "go:         go1.") || stderr != "" {
+		t.Errorf("version: exit %d, out %q, stderr %q", code, out, stderr)
+	}
+	code, out, _ = runArgs(context.Background(), "version", "-o", "json")
+	if code != ExitOK || !strings.HasPrefix(out, `{"version":1,"release":"`) || !strings.Contains(out, `"go_version":"go1.`) {
+		t.Errorf("version -o json: exit %d, out %q", code, out)
+	}
+	code, out, _ = runArgs(context.Background(), "--version")
+	if code != ExitOK || !strings.HasPrefix(out, "sockscope ") || strings.Count(out, "\n") != 1 {
+		t.Errorf("--version: exit %d, out %q", code, out)
+	}
+	if code, _, stderr := runArgs(context.Background(), "version", "extra"); code != ExitUsage || !strings.Contains(stderr, "usage: sockscope version") {
+		t.Errorf("version extra: exit %d, stderr %q", code, stderr)
+	}
+}

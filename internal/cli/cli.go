@@ -834,3 +834,11 @@ func flagList(cmd *cobra.Command) string {
 	names = append(names, "-h/--help")
 	return strings.Join(names, ", ")
 }
+
+// Command returns sockscope's command tree, for tools that document it
+// (internal/tools/gendocs writes the man pages from it); running it is
+// Main's job.
+func Command() *cobra.Command {
+	g := &globals{io: IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}}
+	return newRoot(context.Background(), g)
+}

@@ -68,6 +68,27 @@ func TestReleaseBinary(t *testing.T) {
 	if _, err := os.Stat(gobin); err != nil {
 		t.Skipf("no go command in GOROOT: %v", err)
 	}
+	// The build needs the module and build caches; a user who cannot
+	// use them (a test run as nobody) would build from nothing.
+	for _, v := range []string{"GOMODCACHE", "GOCACHE"} {
+		out, err := exec.Command(gobin, "env", v).Output()
+		dir := strings.TrimSpace(string(out))
+		if err != nil || dir == "" {
+			t.Skipf("go env %s: %v", v, err)
+		}
+		if v == "GOMODCACHE" {
+			if _, err := os.ReadDir(dir); err != nil {
+				t.Skipf("the Go module cache is not readable by this user: %v", err)
+			}
+			continue
+		}
+		f, err := os.CreateTemp(dir, ".buildinfo-test-*")
+		if err != nil {
+			t.Skipf("the Go build cache is not writable by this user: %v", err)
+		}
+		f.Close()
+		os.Remove(f.Name())
+	}
 	bin := filepath.Join(t.TempDir(), "sockscope")
 	const pkg = "github.com/sockscope/sockscope/internal/buildinfo."
 	ldflags := "-s -w -X " + pkg + "version=v7.8.9-test -X " + pkg + "commit=abcdef0123456789abcdef0123456789abcdef01 -X " +

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -55,6 +56,7 @@ func sourceDate() time.Time {
 func generate(dir string, date time.Time, gz bool) error {
 	root := cli.Command()
 	root.DisableAutoGenTag = true
+	preformat(root)
 	manDir := filepath.Join(dir, "man")
 	compDir := filepath.Join(dir, "completions")
 	for _, d := range []string{manDir, compDir} {
@@ -84,6 +86,36 @@ func generate(dir string, date time.Time, gz bool) error {
 		}
 	}
 	return nil
+}
+
+// preformat marks the indented blocks of each command's long help (lists
+// of terms, aligned columns) as preformatted for the man page: the help is
+// read as Markdown there, where an indent of less than four spaces is no
+// code block and the block would be reflowed into one paragraph.
+func preformat(c *cobra.Command) {
+	c.Long = preformatText(c.Long)
+	for _, sub := range c.Commands() {
+		preformat(sub)
+	}
+}
+
+// preformatText indents by four more spaces every paragraph (lines between
+// blank lines) whose lines all begin with a space.
+func preformatText(text string) string {
+	paras := strings.Split(text, "\n\n")
+	for i, p := range paras {
+		lines := strings.Split(p, "\n")
+		indented := p != ""
+		for _, l := range lines {
+			if !strings.HasPrefix(l, " ") {
+				indented = false
+			}
+		}
+		if indented {
+			paras[i] = "    " + strings.Join(lines, "\n    ")
+		}
+	}
+	return strings.Join(paras, "\n\n")
 }
 
 // gzipAll replaces each file in dir matching pattern by FILE.gz, with no

@@ -78,3 +78,28 @@ func TestGenerateGzip(t *testing.T) {
 		t.Errorf("sockscope.1.gz: %v\n%.200s", err, b)
 	}
 }
+
+// TestPreformat: indented paragraphs of the help become Markdown code
+// blocks, so that the man page keeps their columns; others are left as
+// they are.
+func TestPreformat(t *testing.T) {
+	in := "Intro line.\n\n  a   one\n  bb  two\n\nText\n  with a trailing indent.\n\n"
+	want := "Intro line.\n\n      a   one\n      bb  two\n\nText\n  with a trailing indent.\n\n"
+	if got := preformatText(in); got != want {
+		t.Errorf("preformatText:\n got %q\nwant %q", got, want)
+	}
+	dir := t.TempDir()
+	if err := generate(dir, time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC), false); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "man", "sockscope-serve.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The endpoint list is one preformatted block, its columns intact.
+	page := string(b)
+	i := strings.Index(page, "\n.EX\n")
+	if i < 0 || !strings.Contains(page[i:], "/api/ports     the ports view") {
+		t.Errorf("sockscope-serve.1: the endpoint list is not preformatted:\n%s", page)
+	}
+}

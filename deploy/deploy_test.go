@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v2"
 
 	"github.com/sockscope/sockscope/internal/cli"
 )

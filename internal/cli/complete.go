@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -71,13 +72,15 @@ func completeLab(cmd *cobra.Command, args []string, toComplete string) ([]cobra.
 
 // completable keeps the values that begin with prefix and that a shell
 // can take as one completion: cobra's protocol separates completions by
-// newlines and a description by a tab, so a name holding a control
-// character (which a process may give itself) is left out rather than
-// split or passed raw to the terminal.
+// newlines and a description by a tab, and the shell prints them raw, so a
+// name (which a process chooses itself) holding a control character, an
+// invisible format character such as a bidirectional override, or invalid
+// UTF-8 is left out rather than split or passed to the terminal.
 func completable(values []string, prefix string) []cobra.Completion {
 	var out []cobra.Completion
 	for _, v := range values {
-		if v == "" || !strings.HasPrefix(v, prefix) || strings.ContainsFunc(v, unicode.IsControl) {
+		if v == "" || !strings.HasPrefix(v, prefix) || !utf8.ValidString(v) ||
+			strings.ContainsFunc(v, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) {
 			continue
 		}
 		out = append(out, v)

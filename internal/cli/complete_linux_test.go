@@ -121,10 +121,11 @@ func TestCompleteNetNS(t *testing.T) {
 	}
 }
 
-// TestCompletable: values the completion protocol cannot carry (a control
-// character, which a process may put in its own name) are left out.
+// TestCompletable: values the completion protocol cannot carry, or that
+// would reach the terminal raw (a control or bidirectional character,
+// invalid UTF-8, which a process may put in its own name), are left out.
 func TestCompletable(t *testing.T) {
-	got := completable([]string{"nginx", "ng\tx", "ng\nevil", "ng\x1b[31m", "", "sshd", "ng inx"}, "ng")
+	got := completable([]string{"nginx", "ng\tx", "ng\nevil", "ng\x1b[31m", "ng\u202eevil", "ng\xff", "", "sshd", "ng inx"}, "ng")
 	if want := []string{"nginx", "ng inx"}; !slices.Equal(got, want) {
 		t.Errorf("completable = %q, want %q", got, want)
 	}

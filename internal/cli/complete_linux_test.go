@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sockscope/sockscope/internal/lab"
 )
@@ -93,6 +96,47 @@ func TestCompleteProc(t *testing.T) {
 	}
 	if got, _ := complete(t, "proc", comm, ""); len(got) != 0 {
 		t.Errorf("__complete proc NAME '' = %q, want nothing (proc takes one argument)", got)
+	}
+}
+
+// TestCompleteProcHostileName: a process whose name (comm, taken from its
+// executable's file name) holds an escape sequence is not offered, while
+// its well-named sibling is.
+func TestCompleteProcHostileName(t *testing.T) {
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep command")
+	}
+	b, err := os.ReadFile(sleep)
+	if err != nil {
+		t.Skipf("read %s: %v", sleep, err)
+	}
+	prefix := fmt.Sprintf("q%05d", os.Getpid()%100000)
+	good, bad := prefix+"ok", prefix+"\x1b[7m"
+	dir := t.TempDir()
+	for _, name := range []string{good, bad} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(path, "60")
+		if err := cmd.Start(); err != nil {
+			t.Skipf("run a copy of sleep from %s: %v", dir, err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		// comm is set by execve; wait until the child has run it.
+		comm := filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "comm")
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			if c, _ := os.ReadFile(comm); strings.TrimSuffix(string(c), "\n") == name {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: comm never became %q", comm, name)
+			}
+		}
+	}
+	if got, _ := complete(t, "proc", prefix); !slices.Equal(got, []string{good}) {
+		t.Errorf("__complete proc %q = %q, want only %q", prefix, got, good)
 	}
 }
 

@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v2"
 
@@ -378,5 +380,37 @@ func TestPrivilegesMatchSecurityDoc(t *testing.T) {
 		if !strings.Contains(src.String(), `"`+p+`"`) && !strings.Contains(src.String(), `"`+strings.TrimPrefix(p, "/")+`"`) {
 			t.Errorf("mount %s: no Go source of sockscope names this path", p)
 		}
+	}
+}
+
+// TestKustomizeBuild renders the kustomization with kustomize, when
+// installed (go install sigs.k8s.io/kustomize/kustomize/v5@v5.8.1), and
+// checks that every resource and the dashboard's ConfigMap come out.
+func TestKustomizeBuild(t *testing.T) {
+	kz, err := exec.LookPath("kustomize")
+	if err != nil {
+		t.Skip("kustomize not installed")
+	}
+	cmd := exec.Command(kz, "build", dir)
+	cmd.WaitDelay = 10 * time.Second
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kustomize build: %v", err)
+	}
+	var kinds []string
+	dec := yaml.NewDecoder(strings.NewReader(string(out)))
+	for range 100 {
+		var obj struct {
+			Kind string `yaml:"kind"`
+		}
+		if err := dec.Decode(&obj); err != nil {
+			break
+		}
+		kinds = append(kinds, obj.Kind)
+	}
+	slices.Sort(kinds)
+	want := []string{"ConfigMap", "DaemonSet", "Namespace", "Service", "ServiceAccount", "ServiceMonitor"}
+	if !slices.Equal(kinds, want) {
+		t.Errorf("kustomize build: kinds %q, want %q", kinds, want)
 	}
 }

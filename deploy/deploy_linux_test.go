@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockscope/sockscope/internal/buildinfo"
 	"github.com/sockscope/sockscope/internal/cli"
 )
 
@@ -101,6 +102,17 @@ func metricNames(expo string) map[string]bool {
 		}
 	}
 	return names
+}
+
+// grepLines returns the lines of text that contain s.
+func grepLines(text, s string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // listenWithQueue opens a TCP listener on loopback and one connection to
@@ -206,6 +218,10 @@ func TestDashboardMetricsExist(t *testing.T) {
 		t.Fatalf("GET /metrics: %d %.300s", code, expo)
 	}
 	exposed := metricNames(expo)
+	// sockscope_build_info says what 'sockscope version' says.
+	if bi := buildinfo.Get(); !strings.Contains(expo, fmt.Sprintf("version=%q", bi.Version)) || !strings.Contains(expo, fmt.Sprintf("revision=%q", bi.Commit)) {
+		t.Errorf("sockscope_build_info does not carry version %q and revision %q:\n%s", bi.Version, bi.Commit, grepLines(expo, "sockscope_build_info"))
+	}
 	exprs := dashboardExprs(t)
 	for _, e := range exprs {
 		refs := metricRef.FindAllString(e, -1)

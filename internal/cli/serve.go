@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sockscope/sockscope/internal/buildinfo"
 	httpserver "github.com/sockscope/sockscope/internal/server"
 )
 
@@ -157,6 +158,10 @@ func runServe(ctx context.Context, g *globals, o *serveOptions) error {
 		MaxProcesses:   o.maxProcesses,
 		AllowedHosts:   allowed,
 	}
+	// sockscope_build_info says what 'sockscope version' says: the
+	// release's -X values, else the Go build information.
+	bi := buildinfo.Get()
+	cfg.Version, cfg.Revision = bi.Version, bi.Commit
 	scheme := "http"
 	if web.TLS {
 		scheme = "https"

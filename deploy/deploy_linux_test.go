@@ -198,9 +198,8 @@ func dashboardExprs(t *testing.T) []string {
 var metricRef = regexp.MustCompile(`\b(?:sockscope|go|process)_[a-zA-Z0-9_]+\b`)
 
 // TestDashboardMetricsExist: every query of the Grafana dashboard names
-// only metrics that serve, with the DaemonSet's flags plus
-// --metrics-holders (the dashboard shows its series where present),
-// exposes; and each is valid PromQL to promtool, where installed.
+// only metrics that serve, with the DaemonSet's flags, exposes; and each
+// is valid PromQL to promtool, where installed.
 func TestDashboardMetricsExist(t *testing.T) {
 	listenWithQueue(t)
 	_, c := theDaemonSet(t)
@@ -212,7 +211,7 @@ func TestDashboardMetricsExist(t *testing.T) {
 	}
 	// -A needs root to see the other namespaces; the metric names are the
 	// same for one namespace.
-	base := serve(t, append(flags, "--metrics-holders")...)
+	base := serve(t, flags...)
 	code, expo := get(t, base+"/metrics")
 	if code != http.StatusOK {
 		t.Fatalf("GET /metrics: %d %.300s", code, expo)

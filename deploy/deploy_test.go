@@ -248,7 +248,7 @@ func TestManifestsAgree(t *testing.T) {
 }
 
 // TestArgsAreServeFlags: the DaemonSet's command line is one the serve
-// command accepts.
+// command accepts, for every namespace and with holders.
 func TestArgsAreServeFlags(t *testing.T) {
 	_, c := theDaemonSet(t)
 	root := cli.Command()
@@ -264,6 +264,9 @@ func TestArgsAreServeFlags(t *testing.T) {
 	}
 	if got := cmd.Flags().Lookup("all-netns").Value.String(); got != "true" {
 		t.Errorf("--all-netns %s: a node's view needs every namespace", got)
+	}
+	if got := cmd.Flags().Lookup("metrics-holders").Value.String(); got != "true" {
+		t.Errorf("--metrics-holders %s: the dashboard's sockets per process need it", got)
 	}
 	if a := cmd.Flags().Args(); len(a) != 0 {
 		t.Errorf("args %q: serve takes no arguments, got %q", c.Args, a)

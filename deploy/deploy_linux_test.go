@@ -132,16 +132,19 @@ func listenWithQueue(t *testing.T) {
 	t.Cleanup(func() { c.Close() })
 }
 
-// TestProbeIsServed: the readiness probe's path answers 200 on serve.
+// TestProbeIsServed: the readiness and liveness probes' paths answer 200
+// on serve.
 func TestProbeIsServed(t *testing.T) {
 	_, c := theDaemonSet(t)
-	p := c.ReadinessProbe
-	if p == nil || p.HTTPGet == nil || p.HTTPGet.Port != c.Ports[0].Name {
-		t.Fatalf("readiness probe %+v: want an httpGet on port %q", p, c.Ports[0].Name)
-	}
 	base := serve(t)
-	if code, body := get(t, base+p.HTTPGet.Path); code != http.StatusOK {
-		t.Errorf("GET %s: %d %.200s", p.HTTPGet.Path, code, body)
+	for name, p := range map[string]*probe{"readiness": c.ReadinessProbe, "liveness": c.LivenessProbe} {
+		if p == nil || p.HTTPGet == nil || p.HTTPGet.Port != c.Ports[0].Name {
+			t.Errorf("%s probe %+v: want an httpGet on port %q", name, p, c.Ports[0].Name)
+			continue
+		}
+		if code, body := get(t, base+p.HTTPGet.Path); code != http.StatusOK {
+			t.Errorf("%s probe: GET %s: %d %.200s", name, p.HTTPGet.Path, code, body)
+		}
 	}
 }
 

@@ -24,6 +24,12 @@ type (
 		Namespace string            `yaml:"namespace"`
 		Labels    map[string]string `yaml:"labels"`
 	}
+	probe struct {
+		HTTPGet *struct {
+			Path string `yaml:"path"`
+			Port string `yaml:"port"`
+		} `yaml:"httpGet"`
+	}
 	container struct {
 		Name  string   `yaml:"name"`
 		Image string   `yaml:"image"`
@@ -32,12 +38,8 @@ type (
 			Name          string `yaml:"name"`
 			ContainerPort int    `yaml:"containerPort"`
 		} `yaml:"ports"`
-		ReadinessProbe *struct {
-			HTTPGet *struct {
-				Path string `yaml:"path"`
-				Port string `yaml:"port"`
-			} `yaml:"httpGet"`
-		} `yaml:"readinessProbe"`
+		ReadinessProbe *probe `yaml:"readinessProbe"`
+		LivenessProbe  *probe `yaml:"livenessProbe"`
 		Resources struct {
 			Requests map[string]string `yaml:"requests"`
 			Limits   map[string]string `yaml:"limits"`

@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"context"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -16,7 +20,7 @@ import (
 // addCompletions teaches the shell completions (sockscope completion
 // bash|zsh|fish) the values of flags and arguments, not only the names of
 // commands: -o's formats, --source's sources, --netns's `ip netns` names,
-// lab's experiments and proc's process names. Each runs when the user
+// port's listened ports, lab's experiments and proc's process names. Each runs when the user
 // presses Tab, through cobra's hidden __complete command.
 func addCompletions(root *cobra.Command, g *globals) {
 	fixed := func(values ...string) cobra.CompletionFunc {
@@ -47,6 +51,13 @@ func addCompletions(root *cobra.Command, g *globals) {
 		switch c.Name() {
 		case "lab":
 			c.ValidArgsFunction = completeLab
+		case "port":
+			c.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+				if len(args) > 0 {
+					return nil, cobra.ShellCompDirectiveNoFileComp
+				}
+				return completePorts(cmd.Context(), g, toComplete), cobra.ShellCompDirectiveNoFileComp
+			}
 		case "proc":
 			c.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 				if len(args) > 0 {
@@ -57,6 +68,53 @@ func addCompletions(root *cobra.Command, g *globals) {
 			}
 		}
 	}
+}
+
+// maxPortCompletions bounds the ports offered for 'port <Tab>'.
+const maxPortCompletions = 1000
+
+// completePorts offers the ports that have a listener (in the namespaces
+// the global flags choose), numerically, each described by its protocols:
+// "8080\ttcp, udp". A collection that fails or takes over 2 s offers
+// nothing.
+func completePorts(ctx context.Context, g *globals, prefix string) []cobra.Completion {
+	opts, err := g.options()
+	if err != nil {
+		return nil
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	opts.Protos = []sockscope.Proto{sockscope.TCP, sockscope.UDP, sockscope.UDPLite}
+	snap, err := sockscope.Collect(ctx, opts)
+	if err != nil {
+		return nil
+	}
+	protos := map[uint16][]string{}
+	for _, s := range snap.Sockets {
+		if !s.IsListener() {
+			continue
+		}
+		p, name := s.Local.Port(), s.Proto.String()
+		if !slices.Contains(protos[p], name) {
+			protos[p] = append(protos[p], name)
+		}
+	}
+	ports := slices.Sorted(maps.Keys(protos))
+	var out []cobra.Completion
+	for _, p := range ports {
+		num := strconv.Itoa(int(p))
+		if !strings.HasPrefix(num, prefix) {
+			continue
+		}
+		if len(out) == maxPortCompletions {
+			break
+		}
+		out = append(out, cobra.CompletionWithDesc(num, strings.Join(protos[p], ", ")))
+	}
+	return out
 }
 
 // completeLab offers the experiments not yet named, with their claims.

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,6 +138,55 @@ func TestCompleteProcHostileName(t *testing.T) {
 	}
 	if got, _ := complete(t, "proc", prefix); !slices.Equal(got, []string{good}) {
 		t.Errorf("__complete proc %q = %q, want only %q", prefix, got, good)
+	}
+}
+
+// TestCompletePort: port offers the ports that have a listener, here a
+// TCP listener and a bound UDP socket this test opens, described by their
+// protocol, and not a port that only a connection uses.
+func TestCompletePort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	tcpPort := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	udpPort := strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port)
+	clientPort := strconv.Itoa(conn.LocalAddr().(*net.TCPAddr).Port)
+
+	_, out, _ := runArgs(context.Background(), "__complete", "port", "")
+	lines := strings.Split(out, "\n")
+	for _, want := range []string{tcpPort + "\ttcp", udpPort + "\tudp"} {
+		if !slices.ContainsFunc(lines, func(l string) bool { return l == want || strings.HasPrefix(l, want+",") }) {
+			t.Errorf("__complete port '': no line %q in\n%s", want, out)
+		}
+	}
+	// (Another process may have bound UDP on the same number; a TCP
+	// listener cannot share it with the connection.)
+	if slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, clientPort+"\t") && strings.Contains(l, "tcp") }) {
+		t.Errorf("__complete port '' offers %s as tcp, a connection's local port", clientPort)
+	}
+	got, dir := complete(t, "port", tcpPort[:2])
+	if !slices.Contains(got, tcpPort) || dir != dirNoFileCmp {
+		t.Errorf("__complete port %q = %q %s, want %s among them", tcpPort[:2], got, dir, tcpPort)
+	}
+	for _, v := range got {
+		if !strings.HasPrefix(v, tcpPort[:2]) {
+			t.Errorf("__complete port %q offers %q", tcpPort[:2], v)
+		}
+	}
+	if got, _ := complete(t, "port", tcpPort, ""); len(got) != 0 {
+		t.Errorf("__complete port N '' = %q, want nothing", got)
 	}
 }
 

@@ -743,6 +743,7 @@ netns NAME, container ID|NAME and unit NAME.`,
 		newDemuxCmd(g),
 		newLabCmd(g),
 		newServeCmd(g),
+		newSummaryCmd(g),
 	)
 	// cobra adds help and completion when it executes; add them now so
 	// that their argument checks are usage errors too, with the streams

@@ -25,6 +25,7 @@ var ssDefaultStates = sockscope.StatesConnected &^ sockscope.StateSet(0).With(so
 
 func newLsCmd(g *globals) *cobra.Command {
 	o := &lsOptions{}
+	var x *lsSS
 	cmd := &cobra.Command{
 		Use:     "ls [-tuwxlaenpim46] [--timers] [FILTER...]",
 		Aliases: []string{"sockets"},
@@ -52,10 +53,14 @@ NETID STATE RECV-Q SEND-Q LOCAL PEER [TIMER] [UID INODE COOKIE CGROUP]
   sockscope ls -tanp 'sport = :443 and not dst 127.0.0.0/8'
   sockscope ls -a -o ndjson proc nginx`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if done, err := x.run(cmd.Context(), g, o, args); done {
+				return err
+			}
 			return runLs(cmd.Context(), g, o, args)
 		},
 	}
 	f := cmd.Flags()
+	x = addLsSSFlags(f)
 	f.BoolVarP(&o.tcp, "tcp", "t", false, "TCP sockets")
 	f.BoolVarP(&o.udp, "udp", "u", false, "UDP and UDP-Lite sockets")
 	f.BoolVarP(&o.raw, "raw", "w", false, "raw sockets")

@@ -744,6 +744,7 @@ netns NAME, container ID|NAME and unit NAME.`,
 		newLabCmd(g),
 		newServeCmd(g),
 		newSummaryCmd(g),
+		newKillCmd(g),
 	)
 	// cobra adds help and completion when it executes; add them now so
 	// that their argument checks are usage errors too, with the streams

@@ -35,3 +35,6 @@ func (c *Conn) DumpUnix(req UnixRequest, fn func(*UnixRecord) error) error {
 func (c *Conn) LookupInet(family, protocol uint8, src, dst netip.AddrPort, ifindex uint32) (*InetRecord, error) {
 	return nil, errNotSupportedOnOS
 }
+
+// Destroy returns an error wrapping ErrNotSupported.
+func (c *Conn) Destroy(r DestroyRequest) error { return errNotSupportedOnOS }

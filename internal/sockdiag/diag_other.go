@@ -38,3 +38,15 @@ func (c *Conn) LookupInet(family, protocol uint8, src, dst netip.AddrPort, ifind
 
 // Destroy returns an error wrapping ErrNotSupported.
 func (c *Conn) Destroy(r DestroyRequest) error { return errNotSupportedOnOS }
+
+// DumpPacket returns an error wrapping ErrNotSupported.
+func (c *Conn) DumpPacket(fn func(*PacketRecord) error) error { return errNotSupportedOnOS }
+
+// DumpNetlink returns an error wrapping ErrNotSupported.
+func (c *Conn) DumpNetlink(fn func(*NetlinkRecord) error) error { return errNotSupportedOnOS }
+
+// DumpMPTCP returns an error wrapping ErrNotSupported.
+func (c *Conn) DumpMPTCP(family uint8, fn func(*InetRecord) error) error { return errNotSupportedOnOS }
+
+// Probe returns an error wrapping ErrNotSupported.
+func (c *Conn) Probe(family uint8, protocol uint32) error { return errNotSupportedOnOS }

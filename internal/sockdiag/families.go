@@ -89,7 +89,7 @@ func appendPacketRequest(b []byte, seq uint32) []byte {
 	b = appendNlmsghdr(b, sockDiagByFamily, nlmFRequest|nlmFDump, seq, 0)
 	b = append(b, AFPacket, 0, 0, 0)
 	ne := binary.NativeEndian
-	b = ne.AppendUint32(b, 0) // ino
+	b = ne.AppendUint32(b, 0)              // ino
 	b = ne.AppendUint32(b, packetShowInfo) // with PACKET_DIAG_UID
 	b = ne.AppendUint32(b, ^uint32(0))
 	b = ne.AppendUint32(b, ^uint32(0))

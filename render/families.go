@@ -102,6 +102,9 @@ func WriteExtra(w io.Writer, snap *sockscope.ExtraSnapshot, want []sockscope.Ext
 					return err
 				}
 			}
+			if st.NoHeader {
+				header = nil
+			}
 			t := NewTable(w, st.TTY, st.Color, header...)
 			for _, r := range rows {
 				t.Row(r...)

@@ -33,6 +33,8 @@ type Style struct {
 	Memory, TCPInfo bool
 	// Services names a port; nil means none.
 	Services func(port uint16, proto string) string
+	// NoHeader leaves out a table's header on a terminal (ss -H).
+	NoHeader bool
 }
 
 func (st Style) endpoint(proto sockscope.Proto, ap interface {
@@ -210,7 +212,11 @@ func WriteSockets(w io.Writer, socks []*sockscope.Socket, st Style) error {
 	if !st.TTY {
 		return writeSocketRecords(w, socks, st)
 	}
-	t := NewTable(w, st.TTY, st.Color, SocketHeader(st)...)
+	var header []string
+	if !st.NoHeader {
+		header = SocketHeader(st)
+	}
+	t := NewTable(w, st.TTY, st.Color, header...)
 	for _, s := range socks {
 		t.Row(SocketRow(s, st)...)
 		if st.Memory || st.TCPInfo {

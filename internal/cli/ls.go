@@ -17,6 +17,7 @@ type lsOptions struct {
 	processes, extended bool
 	ipv4, ipv6          bool
 	details             detailFlags
+	noHeader            bool // -H, registered in ls_ss.go
 }
 
 // ssDefaultStates is what ss lists without -a or -l: connected sockets,
@@ -53,14 +54,15 @@ NETID STATE RECV-Q SEND-Q LOCAL PEER [TIMER] [UID INODE COOKIE CGROUP]
   sockscope ls -tanp 'sport = :443 and not dst 127.0.0.0/8'
   sockscope ls -a -o ndjson proc nginx`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if done, err := x.run(cmd.Context(), g, o, args); done {
+			args, done, err := x.run(cmd.Context(), g, o, args)
+			if done {
 				return err
 			}
 			return runLs(cmd.Context(), g, o, args)
 		},
 	}
 	f := cmd.Flags()
-	x = addLsSSFlags(f)
+	x = addLsSSFlags(f, o)
 	f.BoolVarP(&o.tcp, "tcp", "t", false, "TCP sockets")
 	f.BoolVarP(&o.udp, "udp", "u", false, "UDP and UDP-Lite sockets")
 	f.BoolVarP(&o.raw, "raw", "w", false, "raw sockets")
@@ -139,6 +141,7 @@ func runLs(ctx context.Context, g *globals, o *lsOptions, args []string) error {
 		st.Processes = o.processes
 		st.Extended = o.extended
 		o.details.style(st)
+		st.NoHeader = o.noHeader
 	})
 }
 

@@ -45,7 +45,7 @@ func ParseSockStat(st SockStat, text []byte) (SockStat, error) {
 		label, rest, ok := strings.Cut(line, ":")
 		f := strings.Fields(rest)
 		if !ok || label == "" || len(f)%2 != 0 {
-			return st, fmt.Errorf("sockstat line %d %q: want LABEL: NAME VALUE ...", n, line)
+			return st, fmt.Errorf("sockstat line %d %q: want LABEL: then NAME VALUE pairs", n, line)
 		}
 		m := st[strings.ToLower(label)]
 		if m == nil {

@@ -17,7 +17,7 @@ type lsOptions struct {
 	processes, extended bool
 	ipv4, ipv6          bool
 	details             detailFlags
-	noHeader            bool // -H, registered in ls_ss.go
+	noHeader, oneLine   bool // -H and -O, registered in ls_ss.go
 }
 
 // ssDefaultStates is what ss lists without -a or -l: connected sockets,
@@ -141,7 +141,7 @@ func runLs(ctx context.Context, g *globals, o *lsOptions, args []string) error {
 		st.Processes = o.processes
 		st.Extended = o.extended
 		o.details.style(st)
-		st.NoHeader = o.noHeader
+		st.NoHeader, st.OneLine = o.noHeader, o.oneLine
 	})
 }
 

@@ -18,7 +18,6 @@ import (
 // --packet and the like list other families), or where it reads its
 // filter (-F) and its protocols (--query).
 type lsSS struct {
-	oneLine    bool
 	filterFile string
 	dumpFile   string
 	query      string
@@ -48,7 +47,7 @@ func (x *lsSS) families() []sockscope.ExtraFamily {
 func addLsSSFlags(f *pflag.FlagSet, o *lsOptions) *lsSS {
 	x := &lsSS{}
 	f.BoolVarP(&o.noHeader, "no-header", "H", false, "no header line on a terminal (a pipe never has one)")
-	f.BoolVarP(&x.oneLine, "oneline", "O", false, "one line per socket (ls always prints one; accepted for ss scripts)")
+	f.BoolVarP(&o.oneLine, "oneline", "O", false, "one line per socket: -i and -m details in a DETAILS column on a terminal too")
 	f.StringVarP(&x.filterFile, "filter", "F", "", "read the filter from `FILE` (- for stdin; # starts a comment)")
 	f.StringVarP(&x.dumpFile, "diag", "D", "", "ss's raw dump to a file: not supported (use -o json)")
 	f.StringVar(&x.query, "query", "", "ss's -A QUERY: socket tables to list, comma-separated (all, inet, tcp, udp, raw, unix, packet, netlink, mptcp, sctp, vsock, tipc)")

@@ -51,6 +51,12 @@ func TestLsSSSwitches(t *testing.T) {
 	if got, stderr, code := runCLIIn(t, "", true, "ls", "-an", "--query", "tcp", "-O", flt); code != 0 || got != want {
 		t.Errorf("--query tcp -O: exit %d:\n%s\nwant\n%s%s", code, got, want, stderr)
 	}
+	// -O: the -i details stay on the socket's line on a terminal.
+	multi, _, code := runCLIIn(t, "", true, "ls", "-tani", flt)
+	one, stderr, code2 := runCLIIn(t, "", true, "ls", "-taniO", flt)
+	if code != 0 || code2 != 0 || strings.Count(multi, "\n") <= 4 || strings.Count(one, "\n") != 4 || !strings.Contains(one, "DETAILS") || strings.Count(one, " rtt:") != 2 {
+		t.Errorf("-i on a terminal:\n%s\n-iO:\n%s%s", multi, one, stderr)
+	}
 	for _, args := range [][]string{
 		{"ls", "-D", "dump.bin"},
 		{"ls", "-F", filepath.Join(t.TempDir(), "missing")},

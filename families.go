@@ -77,18 +77,34 @@ type NetlinkSocket struct {
 // protocol (port id 0), which no process holds.
 func (n *NetlinkSocket) Kernel() bool { return n.PortID == 0 }
 
-// MPTCPSocket is a multipath TCP socket (the MPTCP-level socket; its TCP
-// subflows are listed with the TCP sockets).
+// MPTCPSocket is a multipath TCP socket: the MPTCP-level socket a process
+// holds, with the TCP subflows that carry its data (which are also listed
+// with the TCP sockets).
 type MPTCPSocket struct {
-	Cookie, Inode                 uint64
-	Family                        Family
-	State                         State
-	Local, Remote                 netip.AddrPort
-	RecvQ, SendQ                  uint32
-	UID                           uint32
+	Cookie, Inode uint64
+	Family        Family
+	State         State
+	Local, Remote netip.AddrPort
+	RecvQ, SendQ  uint32
+	UID           uint32
+	// Token is the connection's local token (0 for a listener), which
+	// its subflows carry; HasToken is false when the kernel did not send
+	// it.
+	Token    uint32
+	HasToken bool
+	// Subflows are the TCP subflows whose token is Token, in dump order.
+	Subflows                      []MPTCPSubflow
 	Holders                       []Holder
 	HoldersScanned, HoldersHidden bool
 	NetNS                         *NetNS
+}
+
+// MPTCPSubflow is one TCP subflow of an MPTCP connection.
+type MPTCPSubflow struct {
+	Cookie        uint64
+	Family        Family
+	State         State
+	Local, Remote netip.AddrPort
 }
 
 // FamilyNote says, in one line, why a family asked for has no table: the
@@ -235,16 +251,7 @@ func (snap *ExtraSnapshot) readExtra(ns *NetNS, want []ExtraFamily, noted map[Ex
 				return nil
 			})
 		case ExtraMPTCP:
-			for _, fam := range []uint8{uint8(FamilyInet), uint8(FamilyInet6)} {
-				if err = c.DumpMPTCP(fam, func(r *sockdiag.InetRecord) error {
-					snap.MPTCP = append(snap.MPTCP, &MPTCPSocket{Cookie: r.Cookie, Inode: uint64(r.Inode), Family: Family(r.Family),
-						State: State(r.State), Local: netip.AddrPortFrom(r.Src, r.SrcPort), Remote: netip.AddrPortFrom(r.Dst, r.DstPort),
-						RecvQ: r.RQueue, SendQ: r.WQueue, UID: r.UID, NetNS: ns})
-					return nil
-				}); err != nil {
-					break
-				}
-			}
+			err = snap.readMPTCP(c, ns)
 		case ExtraSCTP:
 			err = c.Probe(uint8(FamilyInet), sockdiag.ProtoSCTP)
 		case ExtraVsock:
@@ -271,6 +278,42 @@ func (snap *ExtraSnapshot) readExtra(ns *NetNS, want []ExtraFamily, noted map[Ex
 			for _, p := range snap.Packet[first:] {
 				p.InterfaceName = names[p.Interface]
 			}
+		}
+	}
+	return nil
+}
+
+// readMPTCP reads the MPTCP sockets of the Conn's namespace, ns, and ties
+// each established one to its TCP subflows by token.
+func (snap *ExtraSnapshot) readMPTCP(c *sockdiag.Conn, ns *NetNS) error {
+	first := len(snap.MPTCP)
+	byToken := map[uint32]*MPTCPSocket{}
+	for _, fam := range []uint8{uint8(FamilyInet), uint8(FamilyInet6)} {
+		if err := c.DumpMPTCP(fam, func(r *sockdiag.InetRecord, token uint32, ok bool) error {
+			m := &MPTCPSocket{Cookie: r.Cookie, Inode: uint64(r.Inode), Family: Family(r.Family),
+				State: State(r.State), Local: netip.AddrPortFrom(r.Src, r.SrcPort), Remote: netip.AddrPortFrom(r.Dst, r.DstPort),
+				RecvQ: r.RQueue, SendQ: r.WQueue, UID: r.UID, Token: token, HasToken: ok, NetNS: ns}
+			snap.MPTCP = append(snap.MPTCP, m)
+			if ok && token != 0 {
+				byToken[token] = m
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	if len(byToken) == 0 || len(snap.MPTCP) == first {
+		return nil
+	}
+	for _, fam := range []uint8{uint8(FamilyInet), uint8(FamilyInet6)} {
+		if err := c.DumpSubflows(fam, func(r *sockdiag.InetRecord, token uint32) error {
+			if m := byToken[token]; m != nil {
+				m.Subflows = append(m.Subflows, MPTCPSubflow{Cookie: r.Cookie, Family: Family(r.Family), State: State(r.State),
+					Local: netip.AddrPortFrom(r.Src, r.SrcPort), Remote: netip.AddrPortFrom(r.Dst, r.DstPort)})
+			}
+			return nil
+		}); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -78,12 +78,13 @@ func WriteExtra(w io.Writer, snap *sockscope.ExtraSnapshot, want []sockscope.Ext
 					{Text: port}, {Text: peer}, {Text: groupsText(n.Groups)}}, n.NetNS, n.Inode, n.Holders, n.HoldersHidden))
 			}
 		case sockscope.ExtraMPTCP:
-			header = []string{"NETID", "STATE", "RECV-Q", "SEND-Q", "LOCAL", "PEER"}
+			header = []string{"NETID", "STATE", "RECV-Q", "SEND-Q", "LOCAL", "PEER", "SUBFLOWS"}
 			for _, m := range snap.MPTCP {
 				state := m.State.String()
 				rows = append(rows, tail([]Cell{{Text: state, Color: StateColor(state)},
 					{Text: strconv.FormatUint(uint64(m.RecvQ), 10)}, {Text: strconv.FormatUint(uint64(m.SendQ), 10)},
-					{Text: sockscope.FormatSocketAddrPort(m.Local, sockscope.Unknown)}, {Text: sockscope.FormatSocketAddrPort(m.Remote, sockscope.Unknown)}},
+					{Text: sockscope.FormatSocketAddrPort(m.Local, sockscope.Unknown)}, {Text: sockscope.FormatSocketAddrPort(m.Remote, sockscope.Unknown)},
+					{Text: subflowsText(m.Subflows)}},
 					m.NetNS, m.Inode, m.Holders, m.HoldersHidden))
 			}
 		default:
@@ -116,6 +117,19 @@ func WriteExtra(w io.Writer, snap *sockscope.ExtraSnapshot, want []sockscope.Ext
 		}
 	}
 	return nil
+}
+
+// subflowsText is "127.0.0.1:40000->127.0.0.1:80,...", each subflow not
+// in ESTAB followed by its state in parentheses.
+func subflowsText(sfs []sockscope.MPTCPSubflow) string {
+	parts := make([]string, len(sfs))
+	for i, sf := range sfs {
+		parts[i] = sockscope.FormatSocketAddrPort(sf.Local, sockscope.Unknown) + "->" + sockscope.FormatSocketAddrPort(sf.Remote, sockscope.Unknown)
+		if sf.State != sockscope.Established {
+			parts[i] += "(" + sf.State.String() + ")"
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 func hasNote(snap *sockscope.ExtraSnapshot, f sockscope.ExtraFamily) bool {
@@ -178,14 +192,22 @@ type (
 		extraCommonJSON
 	}
 	mptcpJSON struct {
-		Family string `json:"family"`
+		Family   string        `json:"family"`
+		State    string        `json:"state"`
+		Local    string        `json:"local"`
+		Remote   string        `json:"remote"`
+		RecvQ    uint32        `json:"recv_q"`
+		SendQ    uint32        `json:"send_q"`
+		UID      uint32        `json:"uid"`
+		Token    *uint32       `json:"token"`
+		Subflows []subflowJSON `json:"subflows"`
+		extraCommonJSON
+	}
+	subflowJSON struct {
 		State  string `json:"state"`
 		Local  string `json:"local"`
 		Remote string `json:"remote"`
-		RecvQ  uint32 `json:"recv_q"`
-		SendQ  uint32 `json:"send_q"`
-		UID    uint32 `json:"uid"`
-		extraCommonJSON
+		Cookie uint64 `json:"cookie"`
 	}
 	familyNoteJSON struct {
 		Family    string `json:"family"`
@@ -229,9 +251,18 @@ func WriteExtraJSON(w io.Writer, snap *sockscope.ExtraSnapshot, want []sockscope
 		case sockscope.ExtraMPTCP:
 			doc.MPTCP = []mptcpJSON{}
 			for _, m := range snap.MPTCP {
-				doc.MPTCP = append(doc.MPTCP, mptcpJSON{Family: m.Family.String(), State: m.State.String(),
+				j := mptcpJSON{Family: m.Family.String(), State: m.State.String(),
 					Local: sockscope.FormatSocketAddrPort(m.Local, sockscope.Unknown), Remote: sockscope.FormatSocketAddrPort(m.Remote, sockscope.Unknown),
-					RecvQ: m.RecvQ, SendQ: m.SendQ, UID: m.UID, extraCommonJSON: extraCommon(m.Cookie, m.Inode, m.NetNS, m.Holders)})
+					RecvQ: m.RecvQ, SendQ: m.SendQ, UID: m.UID, Subflows: []subflowJSON{}, extraCommonJSON: extraCommon(m.Cookie, m.Inode, m.NetNS, m.Holders)}
+				if m.HasToken {
+					tok := m.Token
+					j.Token = &tok
+				}
+				for _, sf := range m.Subflows {
+					j.Subflows = append(j.Subflows, subflowJSON{State: sf.State.String(), Local: sockscope.FormatSocketAddrPort(sf.Local, sockscope.Unknown),
+						Remote: sockscope.FormatSocketAddrPort(sf.Remote, sockscope.Unknown), Cookie: sf.Cookie})
+				}
+				doc.MPTCP = append(doc.MPTCP, j)
 			}
 		}
 	}

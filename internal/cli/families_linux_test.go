@@ -40,11 +40,15 @@ type extraDoc struct {
 		Holders      []extraHolder `json:"holders"`
 	} `json:"netlink"`
 	MPTCP []struct {
-		State   string        `json:"state"`
-		Local   string        `json:"local"`
-		Remote  string        `json:"remote"`
-		Inode   uint64        `json:"inode"`
-		Holders []extraHolder `json:"holders"`
+		State    string        `json:"state"`
+		Local    string        `json:"local"`
+		Remote   string        `json:"remote"`
+		Inode    uint64        `json:"inode"`
+		Token    *uint32       `json:"token"`
+		Holders  []extraHolder `json:"holders"`
+		Subflows []struct {
+			State, Local, Remote string
+		} `json:"subflows"`
 	} `json:"mptcp"`
 	Unavailable []struct {
 		Family        string `json:"family"`
@@ -172,14 +176,18 @@ func TestLsPacket(t *testing.T) {
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 // TestLsMPTCP: an MPTCP listener with one connection appears with its
-// states, ends and holders (skipped when the kernel has no MPTCP or it is
-// disabled; its absent diag module must then be said in one line).
+// states, ends and holders, each end tied to its TCP subflow by token
+// (skipped when the kernel has no MPTCP, or no mptcp_diag).
 func TestLsMPTCP(t *testing.T) {
-	lfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 262)
-	if err != nil {
-		t.Skipf("no MPTCP sockets here: %v", err)
+	sock := func() int {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 262)
+		if err != nil {
+			t.Skipf("no MPTCP sockets here: %v", err)
+		}
+		t.Cleanup(func() { unix.Close(fd) })
+		return fd
 	}
-	t.Cleanup(func() { unix.Close(lfd) })
+	lfd := sock()
 	if err := unix.Bind(lfd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
 		t.Fatal(err)
 	}
@@ -188,22 +196,53 @@ func TestLsMPTCP(t *testing.T) {
 	}
 	sa, _ := unix.Getsockname(lfd)
 	port := sa.(*unix.SockaddrInet4).Port
+	cfd := sock()
+	if err := unix.Connect(cfd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: port}); err != nil {
+		t.Fatal(err)
+	}
+	afd, _, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(afd) })
+	csa, _ := unix.Getsockname(cfd)
+	client := "127.0.0.1:" + strconv.Itoa(csa.(*unix.SockaddrInet4).Port)
+	server := "127.0.0.1:" + strconv.Itoa(port)
+
 	d := runExtraJSON(t, "ls", "-M", "-p")
 	for _, n := range d.Unavailable {
 		if n.Family == "mptcp" {
 			t.Skipf("mptcp_diag missing: %s", n.Message)
 		}
 	}
-	linode := inodeOf(t, lfd)
+	want := map[uint64]struct {
+		state, local, remote string
+		fd                   int
+	}{
+		inodeOf(t, lfd): {"LISTEN", server, "0.0.0.0:*", lfd},
+		inodeOf(t, cfd): {"ESTAB", client, server, cfd},
+		inodeOf(t, afd): {"ESTAB", server, client, afd},
+	}
+	found := 0
 	for _, m := range d.MPTCP {
-		if m.Inode == linode {
-			if m.State != "LISTEN" || !strings.HasSuffix(m.Local, ":"+strconv.Itoa(port)) || !heldBy(m.Holders, lfd) {
-				t.Errorf("MPTCP listener %+v, want LISTEN on port %d held by fd %d", m, port, lfd)
+		w, ok := want[m.Inode]
+		if !ok {
+			continue
+		}
+		found++
+		if m.State != w.state || m.Local != w.local || m.Remote != w.remote || !heldBy(m.Holders, w.fd) {
+			t.Errorf("MPTCP socket %+v, want %+v held by this process", m, w)
+		}
+		if w.state == "ESTAB" {
+			// One subflow, with the same ends: the initial one.
+			if m.Token == nil || len(m.Subflows) != 1 || m.Subflows[0].Local != w.local || m.Subflows[0].Remote != w.remote || m.Subflows[0].State != "ESTAB" {
+				t.Errorf("MPTCP %s->%s: token %v subflows %+v, want its one subflow", w.local, w.remote, m.Token, m.Subflows)
 			}
-			return
 		}
 	}
-	t.Errorf("the MPTCP listener (inode %d) is not among %+v", linode, d.MPTCP)
+	if found != 3 {
+		t.Errorf("found %d of the 3 MPTCP sockets among %+v", found, d.MPTCP)
+	}
 }
 
 // TestLsAbsentFamilies: SCTP, vsock and TIPC are each said in exactly one

@@ -46,7 +46,14 @@ func (c *Conn) DumpPacket(fn func(*PacketRecord) error) error { return errNotSup
 func (c *Conn) DumpNetlink(fn func(*NetlinkRecord) error) error { return errNotSupportedOnOS }
 
 // DumpMPTCP returns an error wrapping ErrNotSupported.
-func (c *Conn) DumpMPTCP(family uint8, fn func(*InetRecord) error) error { return errNotSupportedOnOS }
+func (c *Conn) DumpMPTCP(family uint8, fn func(r *InetRecord, token uint32, ok bool) error) error {
+	return errNotSupportedOnOS
+}
+
+// DumpSubflows returns an error wrapping ErrNotSupported.
+func (c *Conn) DumpSubflows(family uint8, fn func(r *InetRecord, token uint32) error) error {
+	return errNotSupportedOnOS
+}
 
 // Probe returns an error wrapping ErrNotSupported.
 func (c *Conn) Probe(family uint8, protocol uint32) error { return errNotSupportedOnOS }

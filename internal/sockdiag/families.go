@@ -116,7 +116,9 @@ func appendNetlinkRequest(b []byte, seq uint32) []byte {
 // IPPROTO_MPTCP does not fit the request's protocol byte, so it travels in
 // an INET_DIAG_REQ_PROTOCOL attribute.
 func appendMPTCPRequest(b []byte, family uint8, seq uint32) []byte {
-	return appendProbeRequest(b, family, ProtoMPTCP, seq)
+	b = appendProbeRequest(b, family, ProtoMPTCP, seq)
+	b[nlmsgHdrLen+2] = extInfo // idiag_ext: struct mptcp_info, for the token
+	return b
 }
 
 // appendProbeRequest appends a dump request for a family (and, for

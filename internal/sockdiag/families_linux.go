@@ -34,9 +34,10 @@ func (c *Conn) DumpNetlink(fn func(*NetlinkRecord) error) error {
 	})
 }
 
-// DumpMPTCP streams family's MPTCP sockets (mptcp_diag), as DumpInet does;
+// DumpMPTCP streams family's MPTCP sockets (mptcp_diag), as DumpInet does,
+// with each one's local token (ok false when the kernel did not send it);
 // the record's Protocol is 0 (IPPROTO_MPTCP does not fit its byte).
-func (c *Conn) DumpMPTCP(family uint8, fn func(*InetRecord) error) error {
+func (c *Conn) DumpMPTCP(family uint8, fn func(r *InetRecord, token uint32, ok bool) error) error {
 	var rec InetRecord
 	op := "dump mptcp4"
 	if family == afInet6 {
@@ -47,7 +48,26 @@ func (c *Conn) DumpMPTCP(family uint8, fn func(*InetRecord) error) error {
 			return err
 		}
 		rec.Protocol = 0
-		return fn(&rec)
+		tok, ok := MPTCPToken(p)
+		return fn(&rec, tok, ok)
+	})
+}
+
+// DumpSubflows streams family's TCP sockets that are MPTCP subflows, with
+// the local token of the MPTCP socket each belongs to.
+func (c *Conn) DumpSubflows(family uint8, fn func(r *InetRecord, token uint32) error) error {
+	var rec InetRecord
+	req := InetRequest{Family: family, Protocol: ProtoTCP, Ext: extInfo}
+	return c.dumpOther("dump "+inetName(family, ProtoTCP)+" subflows", func(seq uint32) []byte { return appendInetRequest(c.req[:0], req, seq) }, func(p []byte) error {
+		tok, ok := SubflowToken(p)
+		if !ok {
+			return nil
+		}
+		if err := ParseInetMsg(p, &rec); err != nil {
+			return err
+		}
+		rec.Protocol = ProtoTCP
+		return fn(&rec, tok)
 	})
 }
 

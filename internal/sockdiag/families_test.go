@@ -62,3 +62,40 @@ func TestParsePacketMsg(t *testing.T) {
 		t.Errorf("wrong family: %v", err)
 	}
 }
+
+// TestSubflowToken decodes the INET_DIAG_ULP_INFO nest as this kernel sent
+// it for an MPTCP subflow (name "mptcp", then the MPTCP nest whose
+// TOKEN_LOC is 0xb9b47278), and the token of an MPTCP socket's mptcp_info.
+func TestSubflowToken(t *testing.T) {
+	ulp := []byte{0x0a, 0x00, 0x01, 0x00, 'm', 'p', 't', 'c', 'p', 0x00, 0x00, 0x00,
+		0x1c, 0x00, 0x03, 0x80,
+		0x08, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x08, 0x00, 0x02, 0x00, 0x78, 0x72, 0xb4, 0xb9,
+		0x08, 0x00, 0x08, 0x00, 0xc1, 0x00, 0x00, 0x00}
+	msg := make([]byte, inetDiagMsgLen)
+	msg[0] = afInet
+	withULP := append(append(slices.Clone(msg), byte(4+len(ulp)), 0, inetDiagULPInfo, 0x80), ulp...)
+	if binary.NativeEndian.Uint16([]byte{0x78, 0x72}) != 0x7278 {
+		t.Skip("the captured attribute is little-endian")
+	}
+	if tok, ok := SubflowToken(withULP); !ok || tok != 0xb9b47278 {
+		t.Errorf("SubflowToken = %x, %v; want b9b47278", tok, ok)
+	}
+	if _, ok := SubflowToken(msg); ok {
+		t.Error("a TCP socket without ULP info is a subflow")
+	}
+	tls := slices.Clone(withULP)
+	copy(tls[inetDiagMsgLen+8:], "tls\x00\x00")
+	if _, ok := SubflowToken(tls); ok {
+		t.Error("a TLS socket is a subflow")
+	}
+	info := make([]byte, 16)
+	binary.NativeEndian.PutUint32(info[12:], 0xe3291351)
+	withInfo := append(append(slices.Clone(msg), 20, 0, 2, 0), info...)
+	if tok, ok := MPTCPToken(withInfo); !ok || tok != 0xe3291351 {
+		t.Errorf("MPTCPToken = %x, %v", tok, ok)
+	}
+	for n := range len(withULP) {
+		SubflowToken(withULP[:n]) // must not panic
+	}
+}

@@ -49,7 +49,7 @@ func addLsSSFlags(f *pflag.FlagSet, o *lsOptions) *lsSS {
 	f.BoolVarP(&o.noHeader, "no-header", "H", false, "no header line on a terminal (a pipe never has one)")
 	f.BoolVarP(&o.oneLine, "oneline", "O", false, "one line per socket: -i and -m details in a DETAILS column on a terminal too")
 	f.StringVarP(&x.filterFile, "filter", "F", "", "read the filter from `FILE` (- for stdin; # starts a comment)")
-	f.StringVarP(&x.dumpFile, "diag", "D", "", "ss's raw dump to a file: not supported (use -o json)")
+	f.StringVarP(&x.dumpFile, "diag", "D", "", "ss's raw dump to `FILE`: not supported (use -o json)")
 	f.StringVar(&x.query, "query", "", "ss's -A QUERY: socket tables to list, comma-separated (all, inet, tcp, udp, raw, unix, packet, netlink, mptcp, sctp, vsock, tipc)")
 	f.BoolVarP(&x.summary, "summary", "s", false, "print a summary (as ss -s; see sockscope summary)")
 	f.BoolVarP(&x.kill, "kill", "K", false, "close the sockets selected (as ss -K; see sockscope kill)")

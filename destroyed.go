@@ -3,6 +3,7 @@ package sockscope
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"time"
 
 	"github.com/sockscope/sockscope/internal/sockdiag"
@@ -21,6 +22,12 @@ type DestroyEvent struct {
 	// Time is when sockscope received the event; the kernel sends it from
 	// a work queue, a little after the free.
 	Time time.Time
+	// Family, Local, Remote, Interface and UID are the socket's as the
+	// event reports them: what ss -E prints.
+	Family        Family
+	Local, Remote netip.AddrPort
+	Interface     uint32
+	UID           uint32
 }
 
 // WatchDestroyed subscribes to the kernel's socket destroy events for TCP
@@ -57,7 +64,8 @@ func WatchDestroyed(ctx context.Context) (<-chan DestroyEvent, error) {
 		}()
 		for ctx.Err() == nil {
 			err := ev.Read(func(r *sockdiag.InetRecord) error {
-				e := DestroyEvent{Cookie: r.Cookie, Proto: protoOfIPProto(r.Protocol), Time: time.Now()}
+				e := DestroyEvent{Cookie: r.Cookie, Proto: protoOfIPProto(r.Protocol), Time: time.Now(), Family: Family(r.Family),
+					Local: netip.AddrPortFrom(r.Src, r.SrcPort), Remote: netip.AddrPortFrom(r.Dst, r.DstPort), Interface: r.If, UID: r.UID}
 				select {
 				case ch <- e:
 					return nil

@@ -33,6 +33,11 @@ type Style struct {
 	Memory, TCPInfo bool
 	// Services names a port; nil means none.
 	Services func(port uint16, proto string) string
+	// NoHeader leaves out a table's header on a terminal (ss -H).
+	NoHeader bool
+	// OneLine keeps each socket on one line on a terminal too (ss -O):
+	// Memory and TCPInfo go in the DETAILS column, as in a pipe.
+	OneLine bool
 }
 
 func (st Style) endpoint(proto sockscope.Proto, ap interface {
@@ -149,7 +154,7 @@ func SocketHeader(st Style) []string {
 	if st.Processes {
 		h = append(h, "PROCESS")
 	}
-	if !st.TTY && (st.Memory || st.TCPInfo) {
+	if (!st.TTY || st.OneLine) && (st.Memory || st.TCPInfo) {
 		h = append(h, "DETAILS")
 	}
 	return h
@@ -199,7 +204,7 @@ func SocketRow(s *sockscope.Socket, st Style) []Cell {
 	if st.Processes {
 		row = append(row, Cell{Text: holdersOrWhy(s, 0)})
 	}
-	if !st.TTY && (st.Memory || st.TCPInfo) {
+	if (!st.TTY || st.OneLine) && (st.Memory || st.TCPInfo) {
 		row = append(row, Cell{Text: DetailText(s, st.Memory, st.TCPInfo, st.Numeric)})
 	}
 	return row
@@ -210,10 +215,14 @@ func WriteSockets(w io.Writer, socks []*sockscope.Socket, st Style) error {
 	if !st.TTY {
 		return writeSocketRecords(w, socks, st)
 	}
-	t := NewTable(w, st.TTY, st.Color, SocketHeader(st)...)
+	var header []string
+	if !st.NoHeader {
+		header = SocketHeader(st)
+	}
+	t := NewTable(w, st.TTY, st.Color, header...)
 	for _, s := range socks {
 		t.Row(SocketRow(s, st)...)
-		if st.Memory || st.TCPInfo {
+		if (st.Memory || st.TCPInfo) && !st.OneLine {
 			if d := DetailText(s, st.Memory, st.TCPInfo, st.Numeric); d != "" {
 				t.Below(d)
 			}

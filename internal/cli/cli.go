@@ -744,6 +744,8 @@ netns NAME, container ID|NAME and unit NAME.`,
 		newDemuxCmd(g),
 		newLabCmd(g),
 		newServeCmd(g),
+		newSummaryCmd(g),
+		newKillCmd(g),
 		newVersionCmd(g),
 	)
 	// --version: one line, as 'sockscope version' says in full.

@@ -17,6 +17,7 @@ type lsOptions struct {
 	processes, extended bool
 	ipv4, ipv6          bool
 	details             detailFlags
+	noHeader, oneLine   bool // -H and -O, registered in ls_ss.go
 }
 
 // ssDefaultStates is what ss lists without -a or -l: connected sockets,
@@ -25,6 +26,7 @@ var ssDefaultStates = sockscope.StatesConnected &^ sockscope.StateSet(0).With(so
 
 func newLsCmd(g *globals) *cobra.Command {
 	o := &lsOptions{}
+	var x *lsSS
 	cmd := &cobra.Command{
 		Use:     "ls [-tuwxlaenpim46] [--timers] [FILTER...]",
 		Aliases: []string{"sockets"},
@@ -52,10 +54,15 @@ NETID STATE RECV-Q SEND-Q LOCAL PEER [TIMER] [UID INODE COOKIE CGROUP]
   sockscope ls -tanp 'sport = :443 and not dst 127.0.0.0/8'
   sockscope ls -a -o ndjson proc nginx`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			args, done, err := x.run(cmd.Context(), g, o, args)
+			if done {
+				return err
+			}
 			return runLs(cmd.Context(), g, o, args)
 		},
 	}
 	f := cmd.Flags()
+	x = addLsSSFlags(f, o)
 	f.BoolVarP(&o.tcp, "tcp", "t", false, "TCP sockets")
 	f.BoolVarP(&o.udp, "udp", "u", false, "UDP and UDP-Lite sockets")
 	f.BoolVarP(&o.raw, "raw", "w", false, "raw sockets")
@@ -134,6 +141,7 @@ func runLs(ctx context.Context, g *globals, o *lsOptions, args []string) error {
 		st.Processes = o.processes
 		st.Extended = o.extended
 		o.details.style(st)
+		st.NoHeader, st.OneLine = o.noHeader, o.oneLine
 	})
 }
 

@@ -17,6 +17,8 @@ type watchOptions struct {
 	ls       lsOptions
 	interval time.Duration
 	count    int
+	// destroyed prints freed sockets only (ss -E): watch_destroyed.go.
+	destroyed bool
 }
 
 func newWatchCmd(g *globals) *cobra.Command {
@@ -56,6 +58,9 @@ It stops after --count snapshots, or on Ctrl-C.`,
 			if f := cmd.Flag("output"); (f == nil || !f.Changed) && !g.io.OutTTY {
 				g.output = "ndjson"
 			}
+			if o.destroyed {
+				return runWatchDestroyed(cmd.Context(), g, o, args)
+			}
 			return runWatch(cmd.Context(), g, o, args)
 		},
 	}
@@ -72,6 +77,7 @@ It stops after --count snapshots, or on Ctrl-C.`,
 	f.BoolVarP(&o.ls.ipv6, "ipv6", "6", false, "only IPv6 sockets")
 	f.DurationVar(&o.interval, "interval", time.Second, "time between snapshots")
 	f.IntVar(&o.count, "count", 0, "stop after this many snapshots (0: until interrupted)")
+	f.BoolVar(&o.destroyed, "destroyed", false, "print a line per socket the kernel frees, as ss -E (TCP and UDP; --count counts lines)")
 	return cmd
 }
 

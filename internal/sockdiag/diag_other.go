@@ -35,3 +35,25 @@ func (c *Conn) DumpUnix(req UnixRequest, fn func(*UnixRecord) error) error {
 func (c *Conn) LookupInet(family, protocol uint8, src, dst netip.AddrPort, ifindex uint32) (*InetRecord, error) {
 	return nil, errNotSupportedOnOS
 }
+
+// Destroy returns an error wrapping ErrNotSupported.
+func (c *Conn) Destroy(r DestroyRequest) error { return errNotSupportedOnOS }
+
+// DumpPacket returns an error wrapping ErrNotSupported.
+func (c *Conn) DumpPacket(fn func(*PacketRecord) error) error { return errNotSupportedOnOS }
+
+// DumpNetlink returns an error wrapping ErrNotSupported.
+func (c *Conn) DumpNetlink(fn func(*NetlinkRecord) error) error { return errNotSupportedOnOS }
+
+// DumpMPTCP returns an error wrapping ErrNotSupported.
+func (c *Conn) DumpMPTCP(family uint8, fn func(r *InetRecord, token uint32, ok bool) error) error {
+	return errNotSupportedOnOS
+}
+
+// DumpSubflows returns an error wrapping ErrNotSupported.
+func (c *Conn) DumpSubflows(family uint8, fn func(r *InetRecord, token uint32) error) error {
+	return errNotSupportedOnOS
+}
+
+// Probe returns an error wrapping ErrNotSupported.
+func (c *Conn) Probe(family uint8, protocol uint32) error { return errNotSupportedOnOS }

@@ -116,6 +116,12 @@ type LookupResult struct {
 	Ambiguity Ambiguity
 	// Steps follow the kernel's lookup order (kernel.md T1-T9, U1-U6).
 	Steps []Step
+	// KernelPick reports that the kernel's own lookup named Socket among
+	// several possible receivers ([WithKernel]): the member of a
+	// SO_REUSEPORT group that its reuseport selection chose for this
+	// 4-tuple. Group then holds the receivers the model found possible.
+	KernelPick bool
+	Group      []*sockscope.Socket
 }
 
 // Lookup predicts which socket of snap receives seg, following the
@@ -319,7 +325,7 @@ func ambiguityText(n int, amb Ambiguity) string {
 	}
 	var why []string
 	if amb.Has(ReuseportHash) {
-		why = append(why, "a SO_REUSEPORT group picks its member by a keyed hash of the 4-tuple, which cannot be computed offline")
+		why = append(why, "a SO_REUSEPORT group picks its member by a keyed hash of the 4-tuple, which cannot be computed offline: only the kernel's own lookup can name the member")
 	}
 	if amb.Has(HiddenInput) {
 		why = append(why, "the answer turns on socket options that could not be read (SO_REUSEPORT) or on the CPU the packet is processed on")

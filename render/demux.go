@@ -42,6 +42,12 @@ func WriteDemux(w io.Writer, st Style, rep DemuxReport) error {
 			fmt.Fprintf(&b, " -> %s", s.RemoteString())
 		}
 		fmt.Fprintf(&b, ", held by %s (%s).\n", demuxHolder(s), socketID(s.Cookie, s.Inode))
+		if res.KernelPick {
+			fmt.Fprintf(&b, "Chosen among %d possible receivers by the kernel's own lookup (its reuseport selection for this 4-tuple); a reuseport BPF program, which sockscope cannot see, would choose instead:\n", len(res.Group))
+			for _, g := range res.Group {
+				fmt.Fprintf(&b, "  %s %s  %s (%s)\n", g.State, Sanitize(g.LocalString()), demuxHolder(g), socketID(g.Cookie, g.Inode))
+			}
+		}
 	case demux.OneOf:
 		fmt.Fprintf(&b, "%s one of these %d sockets, %s:\n", delivered, len(res.Candidates), oneOfReason(res.Ambiguity))
 		for _, s := range res.Candidates {
@@ -121,6 +127,8 @@ type demuxJSON struct {
 	Ambiguity    []string          `json:"ambiguity"`
 	Socket       json.RawMessage   `json:"socket"`
 	Candidates   []json.RawMessage `json:"candidates"`
+	KernelPick   bool              `json:"kernel_pick"`
+	Group        []json.RawMessage `json:"group"`
 	Steps        []demuxStepJSON   `json:"steps"`
 	KernelAgrees *bool             `json:"kernel_agrees"`
 	Kernel       *demuxKernelJSON  `json:"kernel"`
@@ -159,6 +167,8 @@ func WriteDemuxJSON(w io.Writer, rep DemuxReport) error {
 		Verdict:    string(res.Verdict),
 		Ambiguity:  res.Ambiguity.Strings(),
 		Candidates: []json.RawMessage{},
+		KernelPick: res.KernelPick,
+		Group:      []json.RawMessage{},
 		Steps:      make([]demuxStepJSON, 0, len(res.Steps)),
 	}
 	if doc.Ambiguity == nil {
@@ -169,6 +179,9 @@ func WriteDemuxJSON(w io.Writer, rep DemuxReport) error {
 	}
 	for _, c := range res.Candidates {
 		doc.Candidates = append(doc.Candidates, AppendSocketJSON(nil, c))
+	}
+	for _, g := range res.Group {
+		doc.Group = append(doc.Group, AppendSocketJSON(nil, g))
 	}
 	for _, s := range res.Steps {
 		st := demuxStepJSON{Name: s.Name, Detail: s.Detail, Matched: make([]uint64, 0, len(s.Matched))}

@@ -45,7 +45,17 @@ func demuxCases() map[string]DemuxReport {
 		{Name: "listener-exact", Detail: "no listener on 10.0.0.5:443"},
 		{Name: "listener-wildcard", Detail: "the only listener on 0.0.0.0:443", Matched: []*sockscope.Socket{ln}},
 	}}
+	// A SO_REUSEPORT group of two nginx workers; the kernel's lookup names
+	// the second.
+	w1 := sock(sockscope.TCP, sockscope.Listen, "0.0.0.0:443", "", 31, 801, nginx)
+	w2 := sock(sockscope.TCP, sockscope.Listen, "0.0.0.0:443", "", 32, 802, &sockscope.Process{PID: 901, Comm: "nginx", User: "root"})
+	groupRes := demux.LookupResult{Verdict: demux.OneOf, Ambiguity: demux.ReuseportHash, Candidates: []*sockscope.Socket{w1, w2}, Steps: []demux.Step{
+		hooks,
+		{Name: "listener-wildcard", Detail: "2 listeners on 0.0.0.0:443; 2 possible receivers", Matched: []*sockscope.Socket{w1, w2}},
+	}}
+	pickK := demux.KernelCheck{Asked: true, Found: true, Agrees: true, Reply: sockscope.LookupReply{Cookie: 32, Inode: 802, Local: mp("0.0.0.0:443")}}
 	return map[string]DemuxReport{
+		"kernel_pick": {Segment: tcpSeg, Result: demux.WithKernel(groupRes, pickK), Kernel: pickK},
 		"one": {Segment: tcpSeg, Result: one, Kernel: demux.KernelCheck{Asked: true, Found: true, Agrees: true,
 			Reply: sockscope.LookupReply{Cookie: 11, Inode: 501, Local: mp("0.0.0.0:443")}}},
 		"disagree": {Segment: tcpSeg, Result: one, Kernel: demux.KernelCheck{Asked: true, Found: true,
@@ -101,11 +111,15 @@ func TestDemuxGolden(t *testing.T) {
 func checkDemuxJSON(t *testing.T, rep DemuxReport, b []byte) {
 	t.Helper()
 	var d struct {
-		Version      int               `json:"version"`
-		Verdict      string            `json:"verdict"`
-		Ambiguity    []string          `json:"ambiguity"`
-		Socket       *json.RawMessage  `json:"socket"`
-		Candidates   []json.RawMessage `json:"candidates"`
+		Version    int               `json:"version"`
+		Verdict    string            `json:"verdict"`
+		Ambiguity  []string          `json:"ambiguity"`
+		Socket     *json.RawMessage  `json:"socket"`
+		Candidates []json.RawMessage `json:"candidates"`
+		KernelPick bool              `json:"kernel_pick"`
+		Group      []struct {
+			Cookie uint64 `json:"cookie"`
+		} `json:"group"`
 		Steps        []json.RawMessage `json:"steps"`
 		KernelAgrees *bool             `json:"kernel_agrees"`
 		Kernel       *struct {
@@ -124,6 +138,14 @@ func checkDemuxJSON(t *testing.T, rep DemuxReport, b []byte) {
 	}
 	if (d.Socket != nil) != (res.Socket != nil) || len(d.Ambiguity) != len(res.Ambiguity.Strings()) {
 		t.Errorf("socket or ambiguity: %s", b)
+	}
+	if d.Group == nil || d.KernelPick != res.KernelPick || len(d.Group) != len(res.Group) {
+		t.Errorf("kernel_pick or group: %s", b)
+	}
+	for i, g := range d.Group {
+		if i < len(res.Group) && g.Cookie != res.Group[i].Cookie {
+			t.Errorf("group member %d: cookie %d, want %d", i, g.Cookie, res.Group[i].Cookie)
+		}
 	}
 	switch {
 	case !k.Asked:

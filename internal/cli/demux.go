@@ -25,12 +25,17 @@ and port (exact address before wildcard, device, family, SO_REUSEPORT
 group); for UDP connected before specific before wildcard, and between
 unconnected sockets of equal score the most recently bound one.
 
-Only a SO_REUSEPORT group answers "one of these N, chosen by a keyed hash
-of the 4-tuple"; "one of" also appears when socket options could not be
-read (run as root). A DST that is not an address of the namespace is not
-delivered locally at all. Unless --no-kernel, the kernel's own lookup is
-asked too (a sock_diag get-one request) and the answer says which socket
-it returned and whether it agreed.
+Unless --no-kernel, the kernel's own lookup is asked too (a sock_diag
+get-one request) and the answer says which socket it returned and whether
+it agreed. A SO_REUSEPORT group picks its member by a keyed hash of the
+4-tuple that only the kernel can compute: its get-one lookup runs the same
+selection, so the member it returned is the answer. "one of" remains with
+--no-kernel, when the kernel could not be asked, and for UDP where socket
+options that could not be read (run as root) or the CPU a datagram is
+processed on could decide. A reuseport BPF program attached
+to a group (SO_ATTACH_REUSEPORT_CBPF/EBPF) overrides the hash for real
+traffic; nothing shows whether one is attached. A DST that is not an
+address of the namespace is not delivered locally at all.
 
 Verdicts: socket, one-of, all (UDP broadcast), none, not-local. Exit
 status 0.`,
@@ -116,6 +121,7 @@ func runDemux(ctx context.Context, g *globals, o *demuxOptions, args []string) e
 	if !o.noKernel && !o.broadcast && res.Verdict != demux.NotLocal {
 		reply, err := sockscope.LookupSocket(ctx, opts, sockscope.LookupRequest{Proto: seg.Proto, Src: seg.Src, Dst: seg.Dst, Ifindex: seg.Ifindex})
 		k = demux.CompareKernel(res, reply, err)
+		res = demux.WithKernel(res, k)
 	}
 	g.warn(snap)
 	rep := render.DemuxReport{Segment: seg, Result: res, Kernel: k}

@@ -1,0 +1,68 @@
+package demux
+
+import (
+	"fmt"
+
+	"github.com/sockscope/sockscope"
+)
+
+// KernelPickDetail is the Detail of the "reuseport" step [WithKernel] adds:
+// the rule by which the kernel's answer names the receiver (kernel.md,
+// "the get-one lookup runs the reuseport selection").
+const KernelPickDetail = "the kernel's reuseport selection for this 4-tuple, asked of the kernel: " +
+	"its get-one lookup (sock_diag with this exact 4-tuple) walks the same listener or UDP chain as a received segment " +
+	"and picks the group's member with the same keyed hash of the 4-tuple, so the socket it returned is the one that receives; " +
+	"a reuseport BPF program (SO_ATTACH_REUSEPORT_CBPF or _EBPF) attached to the group would choose instead for real traffic, " +
+	"and the get-one lookup does not run it: no socket option or sock_diag attribute shows whether one is attached, so sockscope cannot tell; " +
+	"a member with SO_INCOMING_CPU set would make the choice depend on the CPU the packet is processed on"
+
+// WithKernel returns res with the receiver named by the kernel where the
+// kernel's own lookup (k, from [CompareKernel]) decides what the model
+// cannot: a OneOf verdict whose candidates include the socket the kernel
+// returned becomes One with that socket, Group keeps the candidates and
+// KernelPick is set, and a "reuseport" step says the rule.
+//
+// It applies where the get-one lookup makes the same choice as a received
+// segment: a SO_REUSEPORT group's hash (the same inputs, the same keyed
+// hash), and for TCP also hidden socket options (the kernel knows them; a
+// listener's score does not depend on the CPU unless SO_INCOMING_CPU is
+// set on it, which sockscope assumes it is not). For UDP a hidden input
+// may be the CPU a datagram is processed on (a connected socket's
+// sk_incoming_cpu), which the get-one request, run on the caller's CPU,
+// does not reproduce: such a OneOf is left as it is, as is every other
+// verdict, and every answer the kernel did not give or disagrees with.
+func WithKernel(res LookupResult, k KernelCheck) LookupResult {
+	if res.Verdict != OneOf || !k.Asked || k.Err != nil || !k.Found || !k.Agrees || len(res.Candidates) < 2 {
+		return res
+	}
+	var pick *sockscope.Socket
+	for _, c := range res.Candidates {
+		if c.Cookie != 0 && c.Cookie == k.Reply.Cookie {
+			pick = c
+		}
+	}
+	if pick == nil {
+		return res
+	}
+	switch {
+	case res.Ambiguity == ReuseportHash:
+	case pick.Proto == sockscope.TCP && res.Ambiguity != 0:
+	default:
+		return res
+	}
+	group := res.Candidates
+	step := Step{
+		Name:    "reuseport",
+		Detail:  fmt.Sprintf("%s; of the %d possible receivers it returned %s", KernelPickDetail, len(group), describe(pick)),
+		Matched: []*sockscope.Socket{pick},
+	}
+	if !res.Ambiguity.Has(ReuseportHash) {
+		step.Name = "kernel"
+		step.Detail = fmt.Sprintf("the kernel's own lookup (sock_diag with this exact 4-tuple), which knows the socket options sockscope could not read, returned %s of the %d possible receivers", describe(pick), len(group))
+	}
+	out := res
+	out.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], step)
+	out.Verdict, out.Socket, out.Candidates = One, pick, []*sockscope.Socket{pick}
+	out.Group, out.KernelPick, out.Ambiguity = group, true, 0
+	return out
+}

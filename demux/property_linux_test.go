@@ -66,6 +66,7 @@ type propStats struct {
 	truthDefinite, truthCache                 int
 	lookOne, lookOneOf, lookNone, lookOneOfHW int
 	kernelOK, kernelFail                      int
+	lookKernelPick, lookOneOfKernel           int
 }
 
 // TestPropertyKernel runs random scenarios for real in private network
@@ -102,6 +103,7 @@ func TestPropertyKernel(t *testing.T) {
 	t.Logf("binds, flags hidden: ok %d, fail %d, depends %d ", st.hiddenOK, st.hiddenFail, st.hiddenDepends)
 	t.Logf("binds, true flags: definite and right %d, depends on the bind-bucket cache %d", st.truthDefinite, st.truthCache)
 	t.Logf("lookups: socket %d, one-of %d (reuseport group or hidden flag %d), none %d", st.lookOne, st.lookOneOf, st.lookOneOfHW, st.lookNone)
+	t.Logf("lookups with the kernel asked (true flags): the kernel named the member %d times, one-of left %d", st.lookKernelPick, st.lookOneOfKernel)
 	if st.binds > 20 && st.truthCache*4 > st.binds {
 		t.Errorf("too many cache-dependent answers: %d of %d", st.truthCache, st.binds)
 	}
@@ -569,6 +571,14 @@ func (sc *scenario) checkLookup(snap *sockscope.Snapshot, st *propStats) []strin
 	seg := *sc.seg
 	truth := Lookup(snap, seg, sc.truth)
 	hidden := Lookup(snap, seg, nil)
+	// The demux command's path: the kernel's own lookup, asked before the
+	// segment is sent, names the member of a reuseport group (WithKernel).
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	opts := sockscope.Options{NetNS: []string{"/proc/self/task/" + strconv.Itoa(unix.Gettid()) + "/ns/net"}}
+	reply, kerr := sockscope.LookupSocket(ctx, opts, sockscope.LookupRequest{Proto: seg.Proto, Src: seg.Src, Dst: seg.Dst, Ifindex: seg.Ifindex})
+	truthK := WithKernel(truth, CompareKernel(truth, reply, kerr))
+	hiddenK := WithKernel(hidden, CompareKernel(hidden, reply, kerr))
 
 	got, err := sc.deliver(seg)
 	if err != nil {
@@ -590,7 +600,7 @@ func (sc *scenario) checkLookup(snap *sockscope.Snapshot, st *propStats) []strin
 	for _, r := range []struct {
 		name string
 		res  LookupResult
-	}{{"true flags", truth}, {"flags hidden", hidden}} {
+	}{{"true flags", truth}, {"flags hidden", hidden}, {"true flags, kernel asked", truthK}, {"flags hidden, kernel asked", hiddenK}} {
 		bad := false
 		switch {
 		case gotSock == nil:
@@ -623,6 +633,12 @@ func (sc *scenario) checkLookup(snap *sockscope.Snapshot, st *propStats) []strin
 		}
 	case None:
 		st.lookNone++
+	}
+	if truthK.KernelPick {
+		st.lookKernelPick++
+	}
+	if truthK.Verdict == OneOf {
+		st.lookOneOfKernel++
 	}
 	return errs
 }

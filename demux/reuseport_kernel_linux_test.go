@@ -298,3 +298,75 @@ func (g *rpGroup) deliver(ctx context.Context, src netip.AddrPort, i int) (*rpMe
 	}
 	return nil, errors.New("no member accepted or received it within 5s")
 }
+
+// TestReuseportBPFNotAsked proves the limit of WithKernel: a reuseport BPF
+// program attached to the group (here a classic one, SO_ATTACH_REUSEPORT_CBPF,
+// that always answers index 0) decides for real traffic, but the kernel's
+// get-one lookup, which has no packet to run it on, still answers by the
+// hash; and no getsockopt reveals the program. So demux says, in its
+// "reuseport" step, that such a program would override the answer.
+func TestReuseportBPFNotAsked(t *testing.T) {
+	requireNetNS(t)
+	for _, tc := range []struct {
+		proto sockscope.Proto
+		bind  string
+	}{{sockscope.TCP, "127.0.0.1:7310"}, {sockscope.UDP, "127.0.0.1:7311"}} {
+		t.Run(tc.proto.String(), func(t *testing.T) {
+			g := &rpGroup{proto: tc.proto, bind: netip.MustParseAddrPort(tc.bind), dst: netip.MustParseAddrPort(tc.bind)}
+			errs := runInNetNS(func() []string { return g.runBPF(3, 24) })
+			for _, e := range errs {
+				t.Error(e)
+			}
+		})
+	}
+}
+
+// runBPF opens a group of n, attaches a program that always picks the
+// first member, and sends from count sources.
+func (g *rpGroup) runBPF(n, count int) (errs []string) {
+	defer g.close()
+	if err := g.open(n); err != nil {
+		return []string{err.Error()}
+	}
+	prog := []unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: 0}}
+	if err := unix.SetsockoptSockFprog(g.members[0].fd, unix.SOL_SOCKET, unix.SO_ATTACH_REUSEPORT_CBPF, &unix.SockFprog{Len: 1, Filter: &prog[0]}); err != nil {
+		return append(errs, "SO_ATTACH_REUSEPORT_CBPF: "+err.Error())
+	}
+	// No socket option reads a reuseport program back: the kernel's
+	// sk_getsockopt knows neither SO_ATTACH_REUSEPORT_* option.
+	for _, m := range g.members {
+		for _, opt := range []int{unix.SO_ATTACH_REUSEPORT_CBPF, unix.SO_ATTACH_REUSEPORT_EBPF} {
+			if _, err := unix.GetsockoptInt(m.fd, unix.SOL_SOCKET, opt); !errors.Is(err, unix.ENOPROTOOPT) {
+				errs = append(errs, fmt.Sprintf("getsockopt(SOL_SOCKET, %d) on a member: %v, want ENOPROTOOPT: the program may be detectable", opt, err))
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	opts := sockscope.Options{NetNS: []string{"/proc/self/task/" + strconv.Itoa(unix.Gettid()) + "/ns/net"}}
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
+	askedOther := 0
+	for i := 0; i < count && ctx.Err() == nil; i++ {
+		src := g.randSrc(rng)
+		reply, err := sockscope.LookupSocket(ctx, opts, sockscope.LookupRequest{Proto: g.proto, Src: src, Dst: g.dst, Ifindex: 1})
+		if err != nil {
+			return append(errs, "kernel lookup: "+err.Error())
+		}
+		got, err := g.deliver(ctx, src, i)
+		if err != nil {
+			return append(errs, fmt.Sprintf("from %s: %v", src, err))
+		}
+		if got != g.members[0] {
+			errs = append(errs, fmt.Sprintf("from %s: the program picks the first member (inode %d), but inode %d received", src, g.members[0].inode, got.inode))
+		}
+		if reply.Inode != g.members[0].inode {
+			askedOther++
+		}
+	}
+	// With 3 members the hash names another member for about 2 of 3
+	// sources; never in 24 has odds 3^-24.
+	if askedOther == 0 {
+		errs = append(errs, fmt.Sprintf("the get-one lookup named the program's choice for all %d sources: it may run the program after all", count))
+	}
+	return errs
+}

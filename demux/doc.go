@@ -20,6 +20,16 @@
 // pidfd_getfd when privileges allow), and some are inferred soundly from the snapshot itself
 // (two identical TCP listeners must both have SO_REUSEPORT).
 //
+// # The kernel's own lookup
+//
+// A SO_REUSEPORT group picks its member by a keyed hash of the 4-tuple that
+// cannot be computed offline, so [Lookup] alone answers "one-of" there. The
+// kernel's get-one lookup ([sockscope.LookupSocket]) runs the same
+// selection with the same hash as a received segment; [CompareKernel]
+// compares its answer with Lookup's and [WithKernel] makes the member it
+// returned the answer. Only a reuseport BPF program, which that lookup does
+// not run and nothing shows, could still choose otherwise.
+//
 // # Walk order
 //
 // Some answers depend on the order in which the kernel walks a hash chain

@@ -23,6 +23,8 @@ type demuxDoc struct {
 	Ambiguity    []string     `json:"ambiguity"`
 	Socket       *jsonSocket  `json:"socket"`
 	Candidates   []jsonSocket `json:"candidates"`
+	KernelPick   bool         `json:"kernel_pick"`
+	Group        []jsonSocket `json:"group"`
 	KernelAgrees *bool        `json:"kernel_agrees"`
 	Kernel       *struct {
 		Socket *struct {
@@ -237,6 +239,109 @@ func TestDemuxUDPTie(t *testing.T) {
 	if n, _ := unix.Poll(pfd, 2000); n != 1 {
 		t.Errorf("the newer socket did not receive the datagram")
 	}
+}
+
+// TestDemuxReuseportGroup (issue 10, "demux names one socket") through the
+// command: a SO_REUSEPORT group of three TCP listeners; for random sources
+// demux answers one socket, picked by the kernel's own lookup from the
+// group, and a connection from that source is accepted by exactly that
+// listener.
+func TestDemuxReuseportGroup(t *testing.T) {
+	name, ns := demuxNS(t)
+	const port = 7302
+	lo := [4]byte{10, 77, 0, 1}
+	var fds []int
+	inodes := map[uint64]int{} // inode -> fd
+	err := netns.Do(ns, func() error {
+		for range 3 {
+			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+			if err != nil {
+				return err
+			}
+			fds = append(fds, fd)
+			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+				return err
+			}
+			if err := unix.Bind(fd, &unix.SockaddrInet4{Port: port, Addr: lo}); err != nil {
+				return err
+			}
+			if err := unix.Listen(fd, 8); err != nil {
+				return err
+			}
+			var st unix.Stat_t
+			if err := unix.Fstat(fd, &st); err != nil {
+				return err
+			}
+			inodes[st.Ino] = fd
+		}
+		return nil
+	})
+	t.Cleanup(func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := "10.77.0.1:" + strconv.Itoa(port)
+	seen := map[uint64]bool{}
+	for i := range 8 {
+		sport := 20000 + rand.IntN(40000)
+		src := "10.77.0.1:" + strconv.Itoa(sport)
+		d := runDemuxJSON(t, "--netns", name, "demux", "tcp", src, dst)
+		if d.Verdict != "socket" || d.Socket == nil || !d.KernelPick || len(d.Group) != 3 || len(d.Ambiguity) != 0 {
+			t.Fatalf("from %s: verdict %q kernel_pick %v group %d ambiguity %v, want one socket the kernel picked from the group of 3", src, d.Verdict, d.KernelPick, len(d.Group), d.Ambiguity)
+		}
+		if d.Steps[len(d.Steps)-1].Name != "reuseport" {
+			t.Errorf("from %s: last step %q, want reuseport", src, d.Steps[len(d.Steps)-1].Name)
+		}
+		if i == 0 {
+			out, _, _ := runCLI(t, "--netns", name, "demux", "tcp", src, dst)
+			if !strings.Contains(out, "Chosen among 3 possible receivers by the kernel's own lookup") {
+				t.Errorf("table lacks the kernel's pick:\n%s", out)
+			}
+		}
+		// Connect from src; exactly the named listener accepts.
+		err := netns.Do(ns, func() error {
+			c, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				return err
+			}
+			defer unix.Close(c)
+			unix.SetsockoptLinger(c, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+			if err := unix.Bind(c, &unix.SockaddrInet4{Port: sport, Addr: lo}); err != nil {
+				return err
+			}
+			if err := unix.Connect(c, &unix.SockaddrInet4{Port: port, Addr: lo}); err != nil {
+				return err
+			}
+			pfd := []unix.PollFd{{Fd: int32(inodes[d.Socket.Inode]), Events: unix.POLLIN}}
+			if n, _ := unix.Poll(pfd, 2000); n != 1 {
+				return fmt.Errorf("from %s: the named listener (inode %d) has nothing to accept", src, d.Socket.Inode)
+			}
+			nfd, _, err := unix.Accept4(inodes[d.Socket.Inode], unix.SOCK_CLOEXEC)
+			if err != nil {
+				return fmt.Errorf("accept on the named listener: %w", err)
+			}
+			unix.Close(nfd)
+			for ino, fd := range inodes {
+				if ino == d.Socket.Inode {
+					continue
+				}
+				if nfd, _, err := unix.Accept4(fd, unix.SOCK_CLOEXEC); err == nil {
+					unix.Close(nfd)
+					return fmt.Errorf("from %s: listener inode %d also had a connection", src, ino)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[d.Socket.Inode] = true
+	}
+	t.Logf("8 connections over %d of the 3 listeners, each where demux said", len(seen))
 }
 
 // TestDemuxUsage: namespace flags that name more than one namespace and an

@@ -27,8 +27,10 @@
 // kernel's get-one lookup ([sockscope.LookupSocket]) runs the same
 // selection with the same hash as a received segment; [CompareKernel]
 // compares its answer with Lookup's and [WithKernel] makes the member it
-// returned the answer. Only a reuseport BPF program, which that lookup does
-// not run and nothing shows, could still choose otherwise.
+// returned the answer (also where hidden socket options made Lookup answer
+// "one-of", but not where the CPU a UDP datagram is processed on could
+// decide). Only a reuseport BPF program, which that lookup does not run and
+// nothing shows, could still choose otherwise.
 //
 // # Walk order
 //

@@ -24,13 +24,14 @@ const KernelPickDetail = "the kernel's reuseport selection for this 4-tuple, ask
 //
 // It applies where the get-one lookup makes the same choice as a received
 // segment: a SO_REUSEPORT group's hash (the same inputs, the same keyed
-// hash), and for TCP also hidden socket options (the kernel knows them; a
-// listener's score does not depend on the CPU unless SO_INCOMING_CPU is
-// set on it, which sockscope assumes it is not). For UDP a hidden input
-// may be the CPU a datagram is processed on (a connected socket's
-// sk_incoming_cpu), which the get-one request, run on the caller's CPU,
-// does not reproduce: such a OneOf is left as it is, as is every other
-// verdict, and every answer the kernel did not give or disagrees with.
+// hash) and hidden socket options (the kernel knows them). A score does
+// not depend on the CPU unless sk_incoming_cpu is set: sockscope assumes
+// no listener or unconnected socket sets SO_INCOMING_CPU, but a connected
+// UDP socket has it set by the datagrams it receives, and the get-one
+// request, run on the caller's CPU, does not reproduce that choice. A UDP
+// OneOf with a connected socket among the scored ones is left as it is,
+// as is every other verdict, and every answer the kernel did not give or
+// disagrees with.
 func WithKernel(res LookupResult, k KernelCheck) LookupResult {
 	if res.Verdict != OneOf || !k.Asked || k.Err != nil || !k.Found || !k.Agrees || len(res.Candidates) < 2 {
 		return res
@@ -44,10 +45,7 @@ func WithKernel(res LookupResult, k KernelCheck) LookupResult {
 	if pick == nil {
 		return res
 	}
-	switch {
-	case res.Ambiguity == ReuseportHash:
-	case pick.Proto == sockscope.TCP && res.Ambiguity != 0:
-	default:
+	if res.cpuInput {
 		return res
 	}
 	group := res.Candidates

@@ -122,6 +122,11 @@ type LookupResult struct {
 	// 4-tuple. Group then holds the receivers the model found possible.
 	KernelPick bool
 	Group      []*sockscope.Socket
+	// cpuInput marks a UDP OneOf whose candidates may turn on the CPU a
+	// datagram is processed on (a connected socket's sk_incoming_cpu):
+	// the kernel's get-one lookup, run on the caller's CPU, does not
+	// reproduce that choice.
+	cpuInput bool
 }
 
 // Lookup predicts which socket of snap receives seg, following the
@@ -719,6 +724,7 @@ func udpScored(r *LookupResult, cands []*view, name string, addr netip.Addr, src
 	}
 	r.step(name, udpPassDetail(at, in, res, amb, v4), in)
 	setResult(r, res, amb)
+	r.cpuInput = len(res) > 1 && len(cpu) > 0
 	return true
 }
 

@@ -61,12 +61,13 @@ func (p *psock) String() string {
 
 // propStats are the figures the property test reports.
 type propStats struct {
-	scenarios, binds, lookups                 int
-	hiddenOK, hiddenFail, hiddenDepends       int
-	truthDefinite, truthCache                 int
-	lookOne, lookOneOf, lookNone, lookOneOfHW int
-	kernelOK, kernelFail                      int
-	lookKernelPick, lookOneOfKernel           int
+	scenarios, binds, lookups                   int
+	hiddenOK, hiddenFail, hiddenDepends         int
+	truthDefinite, truthCache                   int
+	lookOne, lookOneOf, lookNone, lookOneOfHW   int
+	kernelOK, kernelFail                        int
+	lookKernelPick, lookOneOfKernel             int
+	lookHiddenKernelPick, lookHiddenOneOfKernel int
 }
 
 // TestPropertyKernel runs random scenarios for real in private network
@@ -104,6 +105,7 @@ func TestPropertyKernel(t *testing.T) {
 	t.Logf("binds, true flags: definite and right %d, depends on the bind-bucket cache %d", st.truthDefinite, st.truthCache)
 	t.Logf("lookups: socket %d, one-of %d (reuseport group or hidden flag %d), none %d", st.lookOne, st.lookOneOf, st.lookOneOfHW, st.lookNone)
 	t.Logf("lookups with the kernel asked (true flags): the kernel named the member %d times, one-of left %d", st.lookKernelPick, st.lookOneOfKernel)
+	t.Logf("lookups with the kernel asked (flags hidden): the kernel named the receiver %d times, one-of left %d", st.lookHiddenKernelPick, st.lookHiddenOneOfKernel)
 	if st.binds > 20 && st.truthCache*4 > st.binds {
 		t.Errorf("too many cache-dependent answers: %d of %d", st.truthCache, st.binds)
 	}
@@ -639,6 +641,12 @@ func (sc *scenario) checkLookup(snap *sockscope.Snapshot, st *propStats) []strin
 	}
 	if truthK.Verdict == OneOf {
 		st.lookOneOfKernel++
+	}
+	if hidden.Verdict == OneOf && hiddenK.Verdict == One {
+		st.lookHiddenKernelPick++
+	}
+	if hiddenK.Verdict == OneOf {
+		st.lookHiddenOneOfKernel++
 	}
 	return errs
 }

@@ -29,10 +29,10 @@ Unless --no-kernel, the kernel's own lookup is asked too (a sock_diag
 get-one request) and the answer says which socket it returned and whether
 it agreed. A SO_REUSEPORT group picks its member by a keyed hash of the
 4-tuple that only the kernel can compute: its get-one lookup runs the same
-selection, so the member it returned is the answer. "one of" remains with
---no-kernel, when the kernel could not be asked, and for UDP where socket
-options that could not be read (run as root) or the CPU a datagram is
-processed on could decide. A reuseport BPF program attached
+selection, so the member it returned is the answer; it also decides where
+socket options could not be read. "one of" remains with --no-kernel, when
+the kernel could not be asked, and for UDP where the CPU a datagram is
+processed on could decide (a connected socket among those scored). A reuseport BPF program attached
 to a group (SO_ATTACH_REUSEPORT_CBPF/EBPF) overrides the hash for real
 traffic; nothing shows whether one is attached. A DST that is not an
 address of the namespace is not delivered locally at all.

@@ -56,7 +56,7 @@ func WithKernel(res LookupResult, k KernelCheck) LookupResult {
 	}
 	if !res.Ambiguity.Has(ReuseportHash) {
 		step.Name = "kernel"
-		step.Detail = fmt.Sprintf("the kernel's own lookup (sock_diag with this exact 4-tuple), which knows the socket options sockscope could not read, returned %s of the %d possible receivers", describe(pick), len(group))
+		step.Detail = fmt.Sprintf("the kernel's own lookup (sock_diag with this exact 4-tuple) knows the socket options sockscope could not read; of the %d possible receivers it returned %s", len(group), describe(pick))
 	}
 	out := res
 	out.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], step)

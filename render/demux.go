@@ -43,7 +43,11 @@ func WriteDemux(w io.Writer, st Style, rep DemuxReport) error {
 		}
 		fmt.Fprintf(&b, ", held by %s (%s).\n", demuxHolder(s), socketID(s.Cookie, s.Inode))
 		if res.KernelPick {
-			fmt.Fprintf(&b, "Chosen among %d possible receivers by the kernel's own lookup (its reuseport selection for this 4-tuple); a reuseport BPF program, which sockscope cannot see, would choose instead:\n", len(res.Group))
+			why := " (its reuseport selection for this 4-tuple); a reuseport BPF program attached to the group, which sockscope cannot see, would choose instead"
+			if n := len(res.Steps); n > 0 && res.Steps[n-1].Name == "kernel" {
+				why = ", which knows the socket options sockscope could not read"
+			}
+			fmt.Fprintf(&b, "Chosen among %d possible receivers by the kernel's own lookup%s:\n", len(res.Group), why)
 			for _, g := range res.Group {
 				fmt.Fprintf(&b, "  %s %s  %s (%s)\n", g.State, Sanitize(g.LocalString()), demuxHolder(g), socketID(g.Cookie, g.Inode))
 			}

@@ -53,9 +53,12 @@ func demuxCases() map[string]DemuxReport {
 		hooks,
 		{Name: "listener-wildcard", Detail: "2 listeners on 0.0.0.0:443; 2 possible receivers", Matched: []*sockscope.Socket{w1, w2}},
 	}}
+	hiddenK := demux.KernelCheck{Asked: true, Found: true, Agrees: true, Reply: sockscope.LookupReply{Cookie: 21, Inode: 601, Local: mp("127.0.0.1:53")}}
 	pickK := demux.KernelCheck{Asked: true, Found: true, Agrees: true, Reply: sockscope.LookupReply{Cookie: 32, Inode: 802, Local: mp("0.0.0.0:443")}}
 	return map[string]DemuxReport{
 		"kernel_pick": {Segment: tcpSeg, Result: demux.WithKernel(groupRes, pickK), Kernel: pickK},
+		"kernel_pick_hidden": {Segment: udpSeg, Result: demux.WithKernel(demux.LookupResult{Verdict: demux.OneOf, Ambiguity: demux.HiddenInput,
+			Candidates: []*sockscope.Socket{u1, u2}, Steps: []demux.Step{hooks}}, hiddenK), Kernel: hiddenK},
 		"one": {Segment: tcpSeg, Result: one, Kernel: demux.KernelCheck{Asked: true, Found: true, Agrees: true,
 			Reply: sockscope.LookupReply{Cookie: 11, Inode: 501, Local: mp("0.0.0.0:443")}}},
 		"disagree": {Segment: tcpSeg, Result: one, Kernel: demux.KernelCheck{Asked: true, Found: true,

@@ -159,6 +159,7 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /{$}", s.servePage)
 	s.mux.HandleFunc("GET /api/ports", s.admitted(s.servePorts))
 	s.mux.HandleFunc("GET /api/sockets", s.admitted(s.serveSockets))
+	s.mux.HandleFunc("GET /api/port", s.admitted(s.servePortDetail))
 	s.mux.HandleFunc("GET /metrics", s.admitted(s.serveMetrics))
 	s.mux.HandleFunc("GET /healthz", serveHealthz)
 	return s
@@ -267,12 +268,16 @@ func (s *Server) apiOptions() sockscope.Options {
 }
 
 func (s *Server) servePorts(w http.ResponseWriter, r *http.Request) {
+	flt, ok := s.filterParam(w, r)
+	if !ok {
+		return
+	}
 	snap, err := s.snapshot(r.Context(), s.apiOptions())
 	if err != nil {
 		jsonError(w, err)
 		return
 	}
-	v := views.BuildPorts(snap, s.cfg.Services)
+	v := views.BuildPorts(filtered(snap, flt), s.cfg.Services)
 	s.startReply(w, "application/json")
 	if err := render.WritePortsJSON(w, v); err != nil && !isConnError(err) {
 		s.cfg.ErrorLog.Printf("sockscope: serve: /api/ports: %s", firstLine(err))
@@ -282,11 +287,16 @@ func (s *Server) servePorts(w http.ResponseWriter, r *http.Request) {
 // serveSockets streams the socket list: it is encoded in chunks of at most
 // 256 KiB while it is written, never held whole.
 func (s *Server) serveSockets(w http.ResponseWriter, r *http.Request) {
+	flt, ok := s.filterParam(w, r)
+	if !ok {
+		return
+	}
 	snap, err := s.snapshot(r.Context(), s.apiOptions())
 	if err != nil {
 		jsonError(w, err)
 		return
 	}
+	snap = filtered(snap, flt)
 	s.startReply(w, "application/json")
 	if err := render.WriteSocketsJSON(w, snap.Sockets, snap.Warnings); err != nil && !isConnError(err) {
 		s.cfg.ErrorLog.Printf("sockscope: serve: /api/sockets: %s", firstLine(err))

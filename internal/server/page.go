@@ -137,6 +137,13 @@ func (s *Server) writeJSON(w http.ResponseWriter, code int, v any) {
 	_, _ = w.Write([]byte(b.String()))
 }
 
+// serveNoIcon answers a browser's request for /favicon.ico with 204: the
+// page has no icon, and a 404 would be a console error on every load.
+func serveNoIcon(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Cache-Control", "max-age=86400")
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // portDetailJSON is the body of /api/port: what `sockscope port` says
 // about one port.
 type portDetailJSON struct {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -201,7 +202,17 @@ func (b *browser) wait(what, cond string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 35*time.Second)
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(30*time.Second), chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+	deadline := time.Now().Add(30 * time.Second)
+	var err error
+	for {
+		_, err = chromedp.Run(ctx, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(time.Until(deadline)), chromedp.WithPollingInterval(100*time.Millisecond)))
+		// A poll that began as the page replaced its JavaScript context
+		// (a navigation) is tried again in the new one.
+		if err == nil || !strings.Contains(err.Error(), "Cannot find context") || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
 		var state string
 		b.eval(`document.getElementById("status").textContent + " | " + document.getElementById("ferr").textContent + " | " + (document.getElementById("detail").open ? document.getElementById("detail").textContent : "detail closed") + " | focus " + (document.activeElement && (document.activeElement.id || document.activeElement.dataset.key || document.activeElement.tagName))`, &state)
 		b.t.Fatalf("waiting for %s: %v (page status: %q; console: %q)", what, err, state, b.messages())
@@ -469,4 +480,68 @@ func currentUser(t *testing.T) string {
 		t.Skipf("id -un: %v", err)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// TestPageInBrowserManyPorts: with 500 listened ports the graph stays
+// readable: each column shows at most 40 nodes and folds the rest into
+// one "more" node, which Enter unfolds (and folds again); the cards show
+// every port.
+func TestPageInBrowserManyPorts(t *testing.T) {
+	chrome := findChromium(t)
+	const n = 500
+	for range n {
+		listen(t)
+	}
+	addr := serveLoopback(t, New(Config{}), ServeOptions{})
+	b := newBrowser(t, chrome)
+	me := strconv.Itoa(os.Getpid())
+	// This process's listeners: the test's 500 and Serve's own.
+	filter := "pid " + me + " and state listening"
+	b.do("load the page", chromedp.Navigate("http://"+addr+"/?filter="+url.QueryEscape(filter)))
+	b.wait("the cards", fmt.Sprintf(`document.querySelectorAll("#ports .card.port").length >= %d`, n+1))
+	s := b.state()
+	ports := len(s.Cards)
+	count := func(s pageState, prefix string) int {
+		k := 0
+		for _, x := range s.Nodes {
+			if strings.HasPrefix(x.Key, prefix) {
+				k++
+			}
+		}
+		return k
+	}
+	more := func(s pageState, key string) string {
+		for _, x := range s.Nodes {
+			if x.Key == key {
+				return x.Text
+			}
+		}
+		return ""
+	}
+	if p, l := count(s, "p:"), count(s, "l:"); p != 39 || l != 39 {
+		t.Errorf("folded graph shows %d ports and %d listeners, want 39 each", p, l)
+	}
+	if got, want := more(s, "m:0"), fmt.Sprintf("+%d more ports", ports-39); got != want {
+		t.Errorf("more node of the ports = %q, want %q", got, want)
+	}
+	if count(s, "h:") != 1 || !hasNode(s, "h:"+me) {
+		t.Errorf("processes column: %+v, want only this process", s.Nodes)
+	}
+	if s.Height > 45*40 {
+		t.Errorf("folded graph is %.0f px high, want at most %d", s.Height, 45*40)
+	}
+
+	b.do("focus the more node", chromedp.Evaluate[chromedp.Void](`document.querySelector('#gnodes > g[data-key="m:0"]').focus()`))
+	b.do("press Enter", chromedp.KeyEvent(kb.Enter))
+	b.wait("the unfolded graph", fmt.Sprintf(`document.querySelectorAll('#gnodes > g[data-key^="p:"]').length === %d`, ports))
+	s = b.state()
+	if count(s, "l:") != ports || more(s, "m:0") != "show fewer ports" || s.Active != "m:0" {
+		t.Errorf("unfolded: %d listeners of %d ports, more node %q, focus on %q", count(s, "l:"), ports, more(s, "m:0"), s.Active)
+	}
+	if s.Height < float64(ports*40) {
+		t.Errorf("unfolded graph is %.0f px high for %d ports", s.Height, ports)
+	}
+	b.do("press Enter", chromedp.KeyEvent(kb.Enter))
+	b.wait("the folded graph", `document.querySelectorAll('#gnodes > g[data-key^="p:"]').length === 39`)
+	checkConsole(t, b.messages())
 }

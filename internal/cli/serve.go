@@ -31,12 +31,18 @@ func newServeCmd(g *globals) *cobra.Command {
 		Short: "Serve a live ports page, the JSON views and Prometheus metrics over HTTP",
 		Long: `Serve sockscope over HTTP until interrupted:
 
-  /              a self-contained page with the ports view, refreshed every 5s
+  /              a self-contained page: the ports view as cards beside a graph
+                 (ports, listeners, processes, peers), a filter box, per-port
+                 detail; refreshed every 5s
   /api/ports     the ports view as JSON (as 'sockscope -o json')
   /api/sockets   every socket with its holders as JSON (as 'sockscope ls -ap -o json')
+  /api/port      one port's explanation and sockets as JSON (as 'sockscope port N')
   /metrics       Prometheus metrics, one fresh collection per scrape
                  (every metric and example alerts: docs/metrics.md)
   /healthz       "ok" while the server runs (collects nothing)
+
+The /api endpoints take ?filter=FILTER, the filter words of the other
+commands (e.g. /api/ports?filter=sport+%3D+:443).
 
 The default address is loopback only: the JSON names processes and their
 command lines. ADDR is bound as written: 0.0.0.0 is IPv4 only, [::] IPv6

@@ -5,12 +5,20 @@
 // # Endpoints
 //
 //	GET /             a self-contained HTML page (no external assets) that
-//	                  polls /api/ports and draws the port-first view
+//	                  polls /api/ports: cards of the port-first view beside a
+//	                  graph (inline SVG) of ports → listeners → holder
+//	                  processes → peers, a filter box, per-port detail
 //	GET /api/ports    the ports view, as `sockscope -o json` prints it
 //	GET /api/sockets  every socket in every state with its holders, as
 //	                  `sockscope ls -a -p -o json` prints it
+//	GET /api/port     one port's explanation, as `sockscope port N` gives
+//	                  it, and the sockets on it (?port=N&proto=tcp&netns=I)
 //	GET /metrics      Prometheus text exposition from a private registry
 //	GET /healthz      "ok", at once (collects nothing)
+//
+// The /api endpoints take ?filter= in the command line's filter language
+// (package query), evaluated on the server; a filter that does not parse
+// is answered 400 with the position of the mistake (docs/json.md).
 //
 // # Limits
 //

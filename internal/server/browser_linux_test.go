@@ -411,6 +411,9 @@ func TestPageInBrowser(t *testing.T) {
 	if len(s.Cards) != 1 {
 		t.Errorf("after a bad filter, %d cards, want the last result's 1", len(s.Cards))
 	}
+	// Live refresh goes on with the last filter that parsed, the error
+	// still shown.
+	b.wait("a refresh under the bad filter", `document.getElementById("status").textContent.includes("matching the last filter that parsed") && !document.getElementById("ferr").hidden && document.querySelectorAll("#ports .card.port").length === 1`)
 
 	// Keyboard: Enter on a focused card opens the port's explanation;
 	// Escape closes it and gives the focus back.

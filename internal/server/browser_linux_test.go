@@ -413,7 +413,7 @@ func TestPageInBrowser(t *testing.T) {
 	}
 	// Live refresh goes on with the last filter that parsed, the error
 	// still shown.
-	b.wait("a refresh under the bad filter", `document.getElementById("status").textContent.includes("matching the last filter that parsed") && !document.getElementById("ferr").hidden && document.querySelectorAll("#ports .card.port").length === 1`)
+	b.wait("a refresh under the bad filter", `document.getElementById("status").textContent.includes("the filter does not parse, so the last one that did applies") && !document.getElementById("ferr").hidden && document.querySelectorAll("#ports .card.port").length === 1`)
 
 	// Keyboard: Enter on a focused card opens the port's explanation;
 	// Escape closes it and gives the focus back.

@@ -236,7 +236,9 @@ const pageProbe = `(() => {
     ferr: document.getElementById("ferr").hidden ? null : txt(document.getElementById("ferr")),
     active: document.activeElement ? (document.activeElement.id || document.activeElement.dataset.key || document.activeElement.tagName) : "",
     dialog: document.getElementById("detail").open ? txt(document.getElementById("detail")) : null,
-    height: Number(document.getElementById("graph").getAttribute("height")) };
+    height: Number(document.getElementById("graph").getAttribute("height")),
+    unreachable: [...document.querySelectorAll("#gnodes > g")].filter(g => g.getAttribute("tabindex") !== "0" || !g.getAttribute("aria-label")).length +
+      [...document.querySelectorAll("#ports .card.port")].filter(c => c.tabIndex !== 0 || !c.getAttribute("aria-label")).length };
 })()`
 
 type pageState struct {
@@ -251,6 +253,9 @@ type pageState struct {
 	Active string   `json:"active"`
 	Dialog *string  `json:"dialog"`
 	Height float64  `json:"height"`
+	// Unreachable counts the nodes and cards that the keyboard cannot
+	// reach or that have no accessible name.
+	Unreachable int `json:"unreachable"`
 }
 
 func (b *browser) state() pageState {
@@ -396,6 +401,9 @@ func TestPageInBrowser(t *testing.T) {
 	}
 	if s.Imgs != 0 || s.Pwned != 0 {
 		t.Errorf("the hostile name became markup in the graph: %d elements, window.pwned = %d", s.Imgs, s.Pwned)
+	}
+	if s.Unreachable != 0 {
+		t.Errorf("%d graph nodes or cards lack tabindex=0 or an aria-label", s.Unreachable)
 	}
 
 	// A narrower filter: only the child's port remains, in the cards and

@@ -463,6 +463,17 @@ func TestPageInBrowser(t *testing.T) {
 		t.Error("a refresh replaced the cards or nodes, or lost the focus")
 	}
 
+	// Arrows move along the graph's edges: right from a port to its
+	// listener, right again to its holder; Enter on a process filters by
+	// its pid.
+	b.do("press ArrowRight twice", chromedp.KeyEvent(kb.ArrowRight), chromedp.KeyEvent(kb.ArrowRight))
+	if s = b.state(); s.Active != "h:"+me {
+		t.Errorf("after two ArrowRight from %s, the focus is on %q, want h:%s", myPortKey, s.Active, me)
+	}
+	b.do("press Enter", chromedp.KeyEvent(kb.Enter))
+	// This process holds the test's listener and Serve's.
+	b.wait("the pid filter from the process node", fmt.Sprintf(`document.getElementById("filter").value === "pid %s" && document.querySelectorAll("#ports .card.port").length === 2 && %s && !(%s)`, me, myCard, childCard))
+
 	checkConsole(t, b.messages())
 }
 

@@ -36,8 +36,17 @@ const hostileArg0 = "<img src=x onerror=\"window.pwned=1\"><script>window.pwned=
 // TestPageInBrowser (the test binary run again), which names itself
 // hostileComm, listens on loopback, prints its port and waits for its
 // standard input to close.
+//
+// With SOCKSCOPE_PAGE_CHILD=hold it only holds the socket it inherited
+// as fd 3 until its standard input closes (startHolder).
 func TestPageHostileChild(t *testing.T) {
-	if os.Getenv("SOCKSCOPE_PAGE_CHILD") != "1" {
+	switch os.Getenv("SOCKSCOPE_PAGE_CHILD") {
+	case "1":
+	case "hold":
+		fmt.Println("holding")
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
+	default:
 		t.Skip("the child process of TestPageInBrowser")
 	}
 	// /proc/self/comm names the thread group leader, whichever thread
@@ -59,14 +68,49 @@ func TestPageHostileChild(t *testing.T) {
 // startHostile starts the child and returns its pid and its port.
 func startHostile(t *testing.T) (int, uint16) {
 	t.Helper()
+	pid, line := startChild(t, hostileArg0, "1", nil)
+	port, err := strconv.ParseUint(line, 10, 16)
+	if err != nil {
+		t.Fatalf("child said %q", line)
+	}
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil || strings.TrimSuffix(string(comm), "\n") != hostileComm {
+		t.Fatalf("child comm = %q (%v), want %q", comm, err, hostileComm)
+	}
+	return pid, uint16(port)
+}
+
+// startHolder hands c to a child process (the test binary again) and
+// closes it here: from then on the child alone holds the socket. It
+// returns the child's pid.
+func startHolder(t *testing.T, c net.Conn) int {
+	t.Helper()
+	f, err := c.(*net.TCPConn).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := startChild(t, "holder", "hold", f)
+	f.Close()
+	c.Close()
+	return pid
+}
+
+// startChild runs the test binary as TestPageHostileChild in mode, with
+// argv[0] arg0 and extra as its fd 3, and returns its pid and the first
+// line it printed. The child ends when the test does.
+func startChild(t *testing.T, arg0, mode string, extra *os.File) (int, string) {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := &exec.Cmd{
 		Path: exe,
-		Args: []string{hostileArg0, "-test.run=^TestPageHostileChild$", "-test.count=1"},
-		Env:  append(os.Environ(), "SOCKSCOPE_PAGE_CHILD=1"),
+		Args: []string{arg0, "-test.run=^TestPageHostileChild$", "-test.count=1"},
+		Env:  append(os.Environ(), "SOCKSCOPE_PAGE_CHILD="+mode),
+	}
+	if extra != nil {
+		cmd.ExtraFiles = []*os.File{extra}
 	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -101,19 +145,11 @@ func startHostile(t *testing.T) (int, uint16) {
 	}()
 	select {
 	case l := <-line:
-		port, err := strconv.ParseUint(l, 10, 16)
-		if err != nil {
-			t.Fatalf("child said %q", l)
-		}
-		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", cmd.Process.Pid))
-		if err != nil || strings.TrimSuffix(string(comm), "\n") != hostileComm {
-			t.Fatalf("child comm = %q (%v), want %q", comm, err, hostileComm)
-		}
-		return cmd.Process.Pid, uint16(port)
+		return cmd.Process.Pid, l
 	case <-time.After(20 * time.Second):
-		t.Fatal("the child did not say its port within 20s")
+		t.Fatal("the child did not start within 20s")
 	}
-	return 0, 0
+	return 0, ""
 }
 
 // findChromium returns the browser to drive, or skips the test.
@@ -316,8 +352,12 @@ func portNodes(s pageState) int {
 // the console stays free of errors.
 func TestPageInBrowser(t *testing.T) {
 	chrome := findChromium(t)
-	_, myPort := listen(t)
+	myLn, myPort := listen(t)
 	childPID, childPort := startHostile(t)
+	// A connection to the test's listener that another process holds:
+	// the graph links its peer to that process, not to this one.
+	_, passed := connect(t, myLn)
+	holderPID := startHolder(t, passed)
 	// One connection to the child's listener (in its accept queue): a peer.
 	c, err := net.DialTimeout("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(childPort))), 5*time.Second)
 	if err != nil {
@@ -379,10 +419,15 @@ func TestPageInBrowser(t *testing.T) {
 			t.Errorf("holder node of the child = %q / %q (tooltip %q), want %q / pid %s", n.Text, n.Sub, n.Title, hostileShown, child)
 		}
 	}
+	holder := strconv.Itoa(holderPID)
 	for _, e := range []string{
 		myPortKey + " > l:" + strings.TrimPrefix(strings.TrimSuffix(myPortKey, mine), "p:") + "tcp:127.0.0.1:" + strconv.Itoa(int(myPort)),
 		childPortKey + " > l:" + strings.TrimPrefix(strings.TrimSuffix(childPortKey, theirs), "p:") + "tcp:127.0.0.1:" + strconv.Itoa(int(childPort)),
-		"h:" + child + " > r:127.0.0.1",
+		// The connection in the child's accept queue: no process holds it.
+		childPortKey + " > r:127.0.0.1",
+		// The connection passed to the holder: held by it alone.
+		myPortKey + " > h:" + holder,
+		"h:" + holder + " > r:127.0.0.1",
 	} {
 		found := false
 		for _, have := range s.Edges {
@@ -394,9 +439,14 @@ func TestPageInBrowser(t *testing.T) {
 			t.Errorf("graph lacks the edge %q; edges: %q", e, s.Edges)
 		}
 	}
-	for _, k := range []string{"h:" + me, "h:" + child, "r:127.0.0.1"} {
+	for _, k := range []string{"h:" + me, "h:" + child, "h:" + holder, "r:127.0.0.1"} {
 		if !hasNode(s, k) {
 			t.Errorf("graph lacks node %s: %+v", k, s.Nodes)
+		}
+	}
+	for _, e := range s.Edges {
+		if e == "h:"+me+" > r:127.0.0.1" || e == "h:"+child+" > r:127.0.0.1" {
+			t.Errorf("graph has the edge %q, but no connection on the filtered ports held by that process goes to 127.0.0.1", e)
 		}
 	}
 	if s.Imgs != 0 || s.Pwned != 0 {

@@ -13,6 +13,8 @@
 //	                  `sockscope ls -a -p -o json` prints it
 //	GET /api/port     one port's explanation, as `sockscope port N` gives
 //	                  it, and the sockets on it (?port=N&proto=tcp&netns=I)
+//	GET /api/page     what the page draws: the ports view and, for its
+//	                  graph, the processes holding each port's connections
 //	GET /metrics      Prometheus text exposition from a private registry
 //	GET /healthz      "ok", at once (collects nothing)
 //

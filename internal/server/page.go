@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/sockscope/sockscope/internal/sysenv"
 	"github.com/sockscope/sockscope/query"
 	"github.com/sockscope/sockscope/render"
+	"github.com/sockscope/sockscope/views"
 )
 
 // maxFilterLen bounds the ?filter= parameter, in bytes: a filter is typed
@@ -279,4 +281,78 @@ func boolRank(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// maxPagePeers is how many of a port's peers (the most frequent, as the
+// view orders them) get their holders in /api/page.
+const maxPagePeers = 5
+
+// pageDoc is the body of /api/page: the ports view, and for the graph,
+// who holds the connections to each port's top peers.
+type pageDoc struct {
+	Version int             `json:"version"`
+	View    json.RawMessage `json:"view"`
+	// PeerHolders is parallel to view.ports: for each port, its first
+	// maxPagePeers peers (by address, as in view.ports[i].peers) and the
+	// processes that hold its connected sockets to that address; a peer
+	// whose connections no process holds (an accept queue, TIME-WAIT)
+	// has an empty list.
+	PeerHolders []map[string][]peerHolderJSON `json:"peer_holders"`
+}
+
+type peerHolderJSON struct {
+	PID  int    `json:"pid"`
+	Comm string `json:"comm"`
+	User string `json:"user,omitempty"`
+}
+
+// servePageData answers /api/page, what the page draws: the view of
+// /api/ports and the holders of each port's connections, which the ports
+// view counts but does not name, so that the graph links each peer to
+// the processes that really hold its connections (a pre-forked server's
+// workers, not its master).
+func (s *Server) servePageData(w http.ResponseWriter, r *http.Request) {
+	flt, ok := s.filterParam(w, r)
+	if !ok {
+		return
+	}
+	snap, err := s.snapshot(r.Context(), s.apiOptions())
+	if err != nil {
+		jsonError(w, err)
+		return
+	}
+	v := views.BuildPorts(filtered(snap, flt), s.cfg.Services)
+	var view bytes.Buffer
+	if err := render.WritePortsJSON(&view, v); err != nil {
+		jsonError(w, err)
+		return
+	}
+	doc := pageDoc{Version: render.SchemaVersion, View: bytes.TrimSpace(view.Bytes()), PeerHolders: make([]map[string][]peerHolderJSON, len(v.Blocks))}
+	for i, b := range v.Blocks {
+		m := map[string][]peerHolderJSON{}
+		for _, p := range b.Peers[:min(len(b.Peers), maxPagePeers)] {
+			m[p.Label] = []peerHolderJSON{}
+		}
+		for _, so := range b.Sockets {
+			if !so.Connected() {
+				continue
+			}
+			hs, ok := m[so.Remote.Addr().String()]
+			if !ok {
+				continue
+			}
+			for _, h := range so.Holders {
+				if h.Proc == nil || slices.ContainsFunc(hs, func(x peerHolderJSON) bool { return x.PID == h.Proc.PID }) {
+					continue
+				}
+				hs = append(hs, peerHolderJSON{PID: h.Proc.PID, Comm: h.Proc.Comm, User: h.Proc.User})
+			}
+			m[so.Remote.Addr().String()] = hs
+		}
+		for _, hs := range m {
+			slices.SortFunc(hs, func(a, b peerHolderJSON) int { return a.PID - b.PID })
+		}
+		doc.PeerHolders[i] = m
+	}
+	s.writeJSON(w, http.StatusOK, doc)
 }

@@ -47,7 +47,7 @@ func TestAPIFilterErrors(t *testing.T) {
 		{"proc 🦀 bogus", 10, 8, "bogus", ""},
 		{strings.Repeat("( ", 2100), maxFilterLen, maxFilterLen, "longer than", ""},
 	} {
-		for _, path := range []string{"/api/ports", "/api/sockets", "/api/port?port=1&"} {
+		for _, path := range []string{"/api/ports", "/api/sockets", "/api/page", "/api/port?port=1&"} {
 			sep := "?"
 			if strings.Contains(path, "?") {
 				sep = ""
@@ -278,5 +278,61 @@ func TestAPIPortBadRequests(t *testing.T) {
 		if err := json.Unmarshal(body, &d); err != nil || resp.StatusCode != 200 || d.Port != n {
 			t.Errorf("GET /api/port?proto=tcp&port=ssh = %d %.200s, want port %d", resp.StatusCode, body, n)
 		}
+	}
+}
+
+// TestAPIPage: /api/page is /api/ports' view and, for each port's peers,
+// the processes that hold the connections: here one held by this process
+// and one passed to a child, which alone holds it.
+func TestAPIPage(t *testing.T) {
+	ln, port := listen(t)
+	_, mine := connect(t, ln)
+	_, passed := connect(t, ln)
+	holder := startHolder(t, passed)
+	srv := httptest.NewServer(New(Config{}))
+	defer srv.Close()
+	f := "sport = :" + strconv.Itoa(int(port))
+	resp, body := get(t, srv.URL+"/api/page?filter="+url.QueryEscape(f))
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /api/page = %d: %.300s", resp.StatusCode, body)
+	}
+	var d struct {
+		Version int `json:"version"`
+		View    struct {
+			Ports []struct {
+				Port      uint16       `json:"port"`
+				Listeners []jsonSocket `json:"listeners"`
+				Peers     []struct {
+					Addr  string `json:"addr"`
+					Count int    `json:"count"`
+				} `json:"peers"`
+			} `json:"ports"`
+		} `json:"view"`
+		PeerHolders []map[string][]struct {
+			PID  int    `json:"pid"`
+			Comm string `json:"comm"`
+		} `json:"peer_holders"`
+	}
+	if err := json.Unmarshal(body, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Version != 1 || len(d.View.Ports) != 1 || len(d.PeerHolders) != 1 {
+		t.Fatalf("/api/page: version %d, %d ports, %d peer_holders; want 1, 1, 1: %.500s", d.Version, len(d.View.Ports), len(d.PeerHolders), body)
+	}
+	p := d.View.Ports[0]
+	if p.Port != port || len(p.Listeners) != 1 || !heldBy(p.Listeners[0], os.Getpid()) {
+		t.Errorf("view: %+v, want tcp/%d with its listener held by this process", p, port)
+	}
+	if len(p.Peers) != 1 || p.Peers[0].Addr != "127.0.0.1" || p.Peers[0].Count != 2 {
+		t.Errorf("peers %+v, want 127.0.0.1 x2", p.Peers)
+	}
+	var pids []int
+	for _, h := range d.PeerHolders[0]["127.0.0.1"] {
+		pids = append(pids, h.PID)
+	}
+	want := []int{os.Getpid(), holder}
+	slices.Sort(want)
+	if !slices.Equal(pids, want) {
+		t.Errorf("holders of the connections from 127.0.0.1 = %v, want %v (this process holds %s, the child the other)", pids, want, mine.LocalAddr())
 	}
 }

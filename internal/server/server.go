@@ -160,6 +160,7 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /api/ports", s.admitted(s.servePorts))
 	s.mux.HandleFunc("GET /api/sockets", s.admitted(s.serveSockets))
 	s.mux.HandleFunc("GET /api/port", s.admitted(s.servePortDetail))
+	s.mux.HandleFunc("GET /api/page", s.admitted(s.servePageData))
 	s.mux.HandleFunc("GET /favicon.ico", serveNoIcon)
 	s.mux.HandleFunc("GET /metrics", s.admitted(s.serveMetrics))
 	s.mux.HandleFunc("GET /healthz", serveHealthz)

@@ -37,6 +37,7 @@ func newServeCmd(g *globals) *cobra.Command {
   /api/ports     the ports view as JSON (as 'sockscope -o json')
   /api/sockets   every socket with its holders as JSON (as 'sockscope ls -ap -o json')
   /api/port      one port's explanation and sockets as JSON (as 'sockscope port N')
+  /api/page      what the page draws: the ports view and who holds each port's connections
   /metrics       Prometheus metrics, one fresh collection per scrape
                  (every metric and example alerts: docs/metrics.md)
   /healthz       "ok" while the server runs (collects nothing)

@@ -3,6 +3,7 @@
 package netns
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -519,21 +522,11 @@ func threadSelfNS() string {
 //
 // Do is safe for concurrent use.
 func Do(ns NS, fn func() error) error {
-	if ns.Path == "" {
-		return fmt.Errorf("netns: enter net:[%d]: no path to open", ns.Inode)
-	}
-	target, err := unix.Open(ns.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	target, tk, err := openNS(ns)
 	if err != nil {
-		return wrapErr(fmt.Sprintf("netns: enter %s: open", ns.Path), err)
+		return err
 	}
 	defer unix.Close(target)
-	tk, err := fstatNS(target, ns.Path)
-	if err != nil {
-		return fmt.Errorf("netns: enter %s: %w", ns.Path, err)
-	}
-	if ns.Inode != 0 && (tk.ino != ns.Inode || (ns.Dev != 0 && tk.dev != ns.Dev)) {
-		return fmt.Errorf("netns: enter %s: it now leads to net:[%d], not net:[%d] (the process may have exited)", ns.Path, tk.ino, ns.Inode)
-	}
 	// An unlocked goroutine only ever runs on threads in the process's
 	// namespace (threads moved elsewhere are locked to their goroutine),
 	// and a locked one stays on its thread, so this is the namespace the
@@ -570,13 +563,9 @@ func Do(ns NS, fn func() error) error {
 			return
 		}
 		defer unix.Close(orig)
-		if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
+		if err := setns(target, ns); err != nil {
 			// A failed setns leaves the thread where it was.
-			res.err = wrapErr(fmt.Sprintf("netns: enter %s: setns", ns.Path), err)
-			if errors.Is(res.err, ErrPermission) {
-				res.err = fmt.Errorf("%w (needs CAP_SYS_ADMIN)", res.err)
-			}
-			restored = true
+			res.err, restored = err, true
 			return
 		}
 		func() {
@@ -598,4 +587,133 @@ func Do(ns NS, fn func() error) error {
 		panic(res.value)
 	}
 	return res.err
+}
+
+// openNS opens ns.Path and checks that it still leads to ns (a /proc path
+// may now belong to another process). The caller closes the descriptor.
+func openNS(ns NS) (int, key, error) {
+	if ns.Path == "" {
+		return -1, key{}, fmt.Errorf("netns: enter net:[%d]: no path to open", ns.Inode)
+	}
+	fd, err := unix.Open(ns.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, key{}, wrapErr(fmt.Sprintf("netns: enter %s: open", ns.Path), err)
+	}
+	k, err := fstatNS(fd, ns.Path)
+	if err != nil {
+		unix.Close(fd)
+		return -1, key{}, fmt.Errorf("netns: enter %s: %w", ns.Path, err)
+	}
+	if ns.Inode != 0 && (k.ino != ns.Inode || (ns.Dev != 0 && k.dev != ns.Dev)) {
+		unix.Close(fd)
+		return -1, key{}, fmt.Errorf("netns: enter %s: it now leads to net:[%d], not net:[%d] (the process may have exited)", ns.Path, k.ino, ns.Inode)
+	}
+	return fd, k, nil
+}
+
+// setns moves the calling thread into the namespace open at fd.
+func setns(fd int, ns NS) error {
+	if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+		err = wrapErr(fmt.Sprintf("netns: enter %s: setns", ns.Path), err)
+		if errors.Is(err, ErrPermission) {
+			err = fmt.Errorf("%w (needs CAP_SYS_ADMIN)", err)
+		}
+		return err
+	}
+	return nil
+}
+
+// DoEach runs fn(worker, i) inside the network namespace list[i], for
+// every i, on up to workers OS threads at once (at least one), and returns
+// the error of each, by index. worker, from 0 to workers-1, names the
+// thread that runs the call: calls with the same worker never overlap, so
+// fn may keep per-worker state without locking.
+//
+// Each worker is a goroutine locked to its OS thread that saves the
+// thread's namespace, then, for each index it takes, opens list[i].Path,
+// checks that it still leads to list[i] (as Do does), enters it with
+// setns(2) and calls fn; when no index is left it switches back. Moving a
+// thread from one namespace to the next directly, instead of creating a
+// goroutine and switching back and forth for each as Do does, matters
+// with hundreds of namespaces. The caller's own thread is never touched.
+//
+// Once ctx is done, the indexes not yet started get ctx.Err() and fn is
+// no longer called; calls under way finish (fn should watch ctx itself).
+// If a worker cannot switch back, its thread is terminated rather than
+// reused (see Do). A panic in fn is re-raised in the caller after every
+// worker has stopped.
+func DoEach(ctx context.Context, list []NS, workers int, fn func(worker, i int) error) []error {
+	errs := make([]error, len(list))
+	if len(list) == 0 {
+		return errs
+	}
+	workers = max(1, min(workers, len(list)))
+	var (
+		next     atomic.Int64
+		wg       sync.WaitGroup
+		panicked atomic.Pointer[any]
+	)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			orig, err := unix.Open(threadSelfNS(), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				runtime.UnlockOSThread()
+				err = wrapErr("netns: save current namespace", err)
+				for i := int(next.Add(1) - 1); i < len(list); i = int(next.Add(1) - 1) {
+					errs[i] = err
+				}
+				return
+			}
+			defer unix.Close(orig)
+			moved := false
+			for i := int(next.Add(1) - 1); i < len(list); i = int(next.Add(1) - 1) {
+				if err := ctx.Err(); err != nil {
+					errs[i] = err
+					continue
+				}
+				if panicked.Load() != nil {
+					errs[i] = errors.New("netns: not entered after a panic")
+					continue
+				}
+				errs[i] = doIn(list[i], &moved, func() error { return fn(w, i) }, &panicked)
+			}
+			if moved {
+				if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+					return // still locked: the runtime ends the thread
+				}
+			}
+			runtime.UnlockOSThread()
+		}()
+	}
+	wg.Wait()
+	if p := panicked.Load(); p != nil {
+		panic(*p)
+	}
+	return errs
+}
+
+// doIn enters ns on the calling (locked) thread and runs fn there. moved
+// records that the thread has left its namespace; a panic in fn is stored
+// in panicked.
+func doIn(ns NS, moved *bool, fn func() error, panicked *atomic.Pointer[any]) (err error) {
+	fd, _, err := openNS(ns)
+	if err != nil {
+		return err
+	}
+	err = setns(fd, ns)
+	unix.Close(fd)
+	if err != nil {
+		return err
+	}
+	*moved = true
+	defer func() {
+		if v := recover(); v != nil {
+			panicked.CompareAndSwap(nil, &v)
+			err = fmt.Errorf("netns: in %s: panic: %v", ns.Path, v)
+		}
+	}()
+	return fn()
 }

@@ -3,6 +3,7 @@
 package netns
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 )
@@ -42,3 +43,13 @@ func Process(procRoot string, pid int) ([]NS, func(), error) {
 
 // Names is only implemented on Linux; elsewhere it returns nothing.
 func Names() []string { return nil }
+
+// DoEach is only implemented on Linux; elsewhere it calls nothing and
+// returns, for every index, an error wrapping ErrNotSupported.
+func DoEach(ctx context.Context, list []NS, workers int, fn func(worker, i int) error) []error {
+	errs := make([]error, len(list))
+	for i, ns := range list {
+		errs[i] = fmt.Errorf("netns: enter %s: %w", ns.Path, errUnsupported)
+	}
+	return errs
+}

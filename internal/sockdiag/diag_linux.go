@@ -155,6 +155,9 @@ func (c *Conn) DumpInet(req InetRequest, fn func(*InetRecord) error) error {
 	if err := c.check(); err != nil {
 		return fmt.Errorf("sockdiag: dump %s: %w", inetName(req.Family, req.Protocol), err)
 	}
+	if req.Family == 0 && req.Protocol != ProtoTCP {
+		return fmt.Errorf("sockdiag: dump %s: both families in one dump (Family 0) work for TCP only", inetName(req.Family, req.Protocol))
+	}
 	var userErr error
 	handle := func(p []byte) error {
 		if err := ParseInetMsg(p, &c.inet); err != nil {

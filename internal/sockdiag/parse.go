@@ -29,6 +29,10 @@ const (
 	nlmsgOverrun = 4
 
 	sockDiagByFamily = 20
+	// tcpDiagGetSock is the older inet_diag request (TCPDIAG_GETSOCK),
+	// the only one that dumps both families in one walk; its replies
+	// carry this type.
+	tcpDiagGetSock = 18
 
 	nlmFRequest  = 0x1
 	nlmFMulti    = 0x2
@@ -44,8 +48,11 @@ const (
 const (
 	inetDiagMsgLen = 72
 	inetDiagReqLen = 56
-	unixDiagMsgLen = 16
-	unixDiagReqLen = 24
+	// inetDiagReqCompatLen is struct inet_diag_req, TCPDIAG_GETSOCK's
+	// header: family, src_len, dst_len, ext, sockid, states, dbs.
+	inetDiagReqCompatLen = 60
+	unixDiagMsgLen       = 16
+	unixDiagReqLen       = 24
 )
 
 // inet_diag attribute types read here (INET_DIAG_*).
@@ -406,7 +413,7 @@ func walkMessages(b []byte, seq, portID uint32, fn func(payload []byte) error) (
 			return true, stop
 		case nlmsgOverrun:
 			return false, malformed("NLMSG_OVERRUN")
-		case sockDiagByFamily:
+		case sockDiagByFamily, tcpDiagGetSock:
 			if stop == nil {
 				stop = fn(payload)
 			}

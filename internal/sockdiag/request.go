@@ -36,9 +36,15 @@ const (
 
 // InetRequest selects the inet sockets a dump returns.
 type InetRequest struct {
-	// Family is AF_INET (2) or AF_INET6 (10). The kernel has no AF_UNSPEC
-	// handler: dump each family separately. Dual-stack sockets appear only
-	// in the AF_INET6 dump.
+	// Family is AF_INET (2) or AF_INET6 (10); dual-stack sockets appear
+	// only in the AF_INET6 dump. For TCP it may also be 0 (AF_UNSPEC):
+	// both families in one dump, each record with its own Family. The
+	// kernel has no AF_UNSPEC handler for SOCK_DIAG_BY_FAMILY, so that
+	// request is sent as the older TCPDIAG_GETSOCK, which ss uses too.
+	// Every TCP dump walks the whole (host-wide) TCP hash tables, whatever
+	// the family and namespace asked for, so one dump instead of two
+	// halves the kernel's work; with many namespaces, where the tables are
+	// nearly empty for each, the walk is most of it.
 	Family uint8
 	// Protocol is ProtoTCP, ProtoUDP, ProtoUDPLite or ProtoRaw.
 	Protocol uint8
@@ -89,7 +95,7 @@ const (
 )
 
 // maxRequestLen bounds what marshalInetRequest writes.
-const maxRequestLen = nlmsgHdrLen + inetDiagReqLen + 4 + 4*bcOpLen
+const maxRequestLen = nlmsgHdrLen + inetDiagReqCompatLen + 4 + 4*bcOpLen
 
 // states returns the idiag_states mask to send.
 func (r InetRequest) states() uint32 {
@@ -150,19 +156,29 @@ func setNlmsgLen(b []byte) {
 }
 
 // appendInetRequest appends a complete SOCK_DIAG_BY_FAMILY message asking
-// for a dump matching r. It does not allocate if b has maxRequestLen
-// capacity.
+// for a dump matching r, or, for Family 0 (TCP only), the TCPDIAG_GETSOCK
+// message (struct inet_diag_req), which the kernel answers for both
+// families (inet_diag_dump_compat sets AF_UNSPEC). It does not allocate if
+// b has maxRequestLen capacity.
 func appendInetRequest(b []byte, r InetRequest, seq uint32) []byte {
 	start := len(b)
-	b = appendNlmsghdr(b, sockDiagByFamily, nlmFRequest|nlmFDump, seq, 0)
-	b = append(b, r.Family, r.Protocol, r.Ext, 0)
-	b = binary.NativeEndian.AppendUint32(b, r.states())
 	// inet_diag_sockid: ports and addresses zero (ignored by the
 	// bytecode-filtered dump), if 0, cookie ~0.
 	var id [48]byte
 	binary.NativeEndian.PutUint32(id[40:44], ^uint32(0))
 	binary.NativeEndian.PutUint32(id[44:48], ^uint32(0))
-	b = append(b, id[:]...)
+	if r.Family == 0 {
+		b = appendNlmsghdr(b, tcpDiagGetSock, nlmFRequest|nlmFDump, seq, 0)
+		b = append(b, 0, 0, 0, r.Ext) // family, src_len, dst_len, ext
+		b = append(b, id[:]...)
+		b = binary.NativeEndian.AppendUint32(b, r.states())
+		b = binary.NativeEndian.AppendUint32(b, 0) // idiag_dbs
+	} else {
+		b = appendNlmsghdr(b, sockDiagByFamily, nlmFRequest|nlmFDump, seq, 0)
+		b = append(b, r.Family, r.Protocol, r.Ext, 0)
+		b = binary.NativeEndian.AppendUint32(b, r.states())
+		b = append(b, id[:]...)
+	}
 	if r.SPort != 0 || r.DPort != 0 {
 		at := len(b)
 		b = append(b, 0, 0, 0, 0)
@@ -249,6 +265,8 @@ func inetName(family, protocol uint8) string {
 		p = "proto" + strconv.Itoa(int(protocol))
 	}
 	switch family {
+	case 0:
+		return p
 	case afInet:
 		return p + "4"
 	case afInet6:

@@ -20,7 +20,7 @@ type builder struct {
 	ns       *NetNS
 	// sockets lists the sockets, in the order they were added, after finish.
 	sockets []*Socket
-	seq     uint32 // dump position within the current (namespace, protocol)
+	seq     [2]uint32 // dump position within the current (namespace, protocol), by family (IPv4, IPv6)
 	// added holds the sockets added, in order: each element is a prefix of
 	// a slab, or of what was left of one; the last one ends where free
 	// starts.
@@ -180,7 +180,11 @@ func (b *builder) addInet(p Proto, r *sockdiag.InetRecord) {
 	if !b.states().Has(st) && !(st == Close && b.states().Has(BoundInactive)) {
 		return
 	}
-	b.seq++
+	fi := 0
+	if r.Family == uint8(FamilyInet6) {
+		fi = 1
+	}
+	b.seq[fi]++
 	s := b.alloc()
 	*s = Socket{
 		Cookie:    r.Cookie,
@@ -199,7 +203,7 @@ func (b *builder) addInet(p Proto, r *sockdiag.InetRecord) {
 		Retrans:   r.Retrans,
 		CgroupID:  r.CgroupID,
 		NetNS:     b.ns,
-		Seq:       b.seq,
+		Seq:       b.seq[fi],
 	}
 	switch p {
 	case TCP:

@@ -30,13 +30,24 @@ var inetProtos = []inetTable{
 var inetFamilies = [...]Family{FamilyInet, FamilyInet6}
 
 // readInet reads every selected (protocol, family) table of the calling
-// thread's namespace, the TCP IPv6 one beside the others when it can.
+// thread's namespace. TCP's two families come from one dump when both are
+// wanted: every TCP dump walks the kernel's whole TCP hash tables, shared
+// by all namespaces, so with many namespaces the walk, not the sockets,
+// is most of the cost, and one walk per namespace halves it.
 func (b *builder) readInet(ctx context.Context, conn *sockdiag.Conn) error {
-	pf := b.startPrefetch(ctx, conn)
-	defer pf.wait()
 	for _, t := range inetProtos {
 		if !b.wantProto(t.proto) {
 			continue
+		}
+		if t.proto == TCP && conn != nil && b.wantFamily(FamilyInet) && b.wantFamily(FamilyInet6) {
+			done, err := b.dumpTCPBoth(ctx, conn)
+			if err != nil {
+				return err
+			}
+			if done {
+				continue
+			}
+			// Dump each family, where every error is handled.
 		}
 		for _, fam := range inetFamilies {
 			if !b.wantFamily(fam) {
@@ -44,15 +55,6 @@ func (b *builder) readInet(ctx context.Context, conn *sockdiag.Conn) error {
 			}
 			if err := ctx.Err(); err != nil {
 				return err
-			}
-			if pf.covers(t.proto, fam) {
-				child, err := pf.wait()
-				pf = nil
-				if err == nil {
-					b.merge(child)
-					continue
-				}
-				// Dump again, where every error is handled.
 			}
 			if err := b.readInetTable(ctx, conn, t, fam); err != nil {
 				return err
@@ -62,10 +64,32 @@ func (b *builder) readInet(ctx context.Context, conn *sockdiag.Conn) error {
 	return nil
 }
 
+// dumpTCPBoth dumps TCP for both families at once. done is false, with no
+// error, when the kernel refused the request before sending any socket:
+// the caller then dumps each family.
+func (b *builder) dumpTCPBoth(ctx context.Context, conn *sockdiag.Conn) (done bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	b.seq = [2]uint32{}
+	before := b.n
+	req := b.inetRequest(inetProtos[0], 0)
+	err = conn.DumpInet(req, b.inetEmitter(ctx, TCP))
+	switch {
+	case err == nil:
+		return true, nil
+	case ctx.Err() != nil:
+		return false, err
+	case b.n != before:
+		return false, fmt.Errorf("dump tcp: %w", err)
+	}
+	return false, nil
+}
+
 // readInetTable reads one (protocol, family) table, from conn when it can
 // answer, else from /proc/thread-self/net.
 func (b *builder) readInetTable(ctx context.Context, conn *sockdiag.Conn, t inetTable, fam Family) error {
-	b.seq = 0
+	b.seq = [2]uint32{}
 	emit := b.inetEmitter(ctx, t.proto)
 	if conn != nil {
 		done, err := b.dumpInet(conn, t, fam, emit)
@@ -128,56 +152,6 @@ func inetMask(p Proto, states StateSet) uint32 {
 		mask |= 1 << BoundInactive
 	}
 	return mask
-}
-
-// prefetch is the TCP IPv6 dump running on its own sock_diag socket,
-// beside the caller's dumps, into its own builder.
-type prefetch struct {
-	done  chan struct{}
-	child *builder
-	err   error
-}
-
-// startPrefetch starts the TCP IPv6 dump on a second sock_diag socket when
-// both TCP families are read from sock_diag. Every TCP dump walks the whole
-// TCP hash table whatever the family asked for, so running the IPv6 dump
-// beside the IPv4 one hides most of its cost on a machine with two cores
-// or more. The socket is opened here, on the calling thread, so it belongs
-// to the namespace being read (kernel.md N3); the goroutine may then use it
-// from any thread. It returns nil when there is nothing to prefetch or the
-// second socket cannot be opened: the caller then dumps in turn.
-func (b *builder) startPrefetch(ctx context.Context, conn *sockdiag.Conn) *prefetch {
-	if conn == nil || !b.wantProto(TCP) || !b.wantFamily(FamilyInet) || !b.wantFamily(FamilyInet6) {
-		return nil
-	}
-	c, err := sockdiag.Dial()
-	if err != nil {
-		return nil
-	}
-	pf := &prefetch{done: make(chan struct{}), child: &builder{opts: b.opts, procRoot: b.procRoot, ns: b.ns}}
-	emit := pf.child.inetEmitter(ctx, TCP)
-	req := b.inetRequest(inetProtos[0], FamilyInet6)
-	go func() {
-		defer close(pf.done)
-		defer c.Close()
-		pf.err = c.DumpInet(req, emit)
-	}()
-	return pf
-}
-
-// covers reports whether pf is dumping (proto, fam).
-func (pf *prefetch) covers(proto Proto, fam Family) bool {
-	return pf != nil && proto == TCP && fam == FamilyInet6
-}
-
-// wait waits for the dump and returns its builder, or its error. It is
-// safe on a nil prefetch and may be called more than once.
-func (pf *prefetch) wait() (*builder, error) {
-	if pf == nil {
-		return nil, errors.New("no prefetch")
-	}
-	<-pf.done
-	return pf.child, pf.err
 }
 
 func famSuffix(f Family) string {

@@ -1,9 +1,11 @@
 package sockscope
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"github.com/sockscope/sockscope/internal/netns"
@@ -14,22 +16,73 @@ import (
 // checks of the context (a power of two).
 const ctxCheckEvery = 256
 
-// readSpaces reads every namespace in turn into b, and appends the
-// namespaces to snap with a warning for those that could not be read. With
-// a single namespace, failing to read it is an error; with several, it is
-// a warning. ctx ending is always an error.
+// maxNSWorkers bounds the OS threads that read namespaces at once.
+const maxNSWorkers = 4
+
+// readSpaces reads every namespace into b, and appends the namespaces to
+// snap with a warning for those that could not be read. With a single
+// namespace, failing to read it is an error; with several, it is a
+// warning. ctx ending is always an error.
+//
+// The caller's own namespace is read on the calling goroutine; the others
+// on up to GOMAXPROCS (at most maxNSWorkers) threads at once, each moving
+// from one namespace to the next (netns.DoEach), into a builder of its
+// own that b takes over at the end. Sockets are sorted after, so the
+// order in which they come in does not matter.
 func (b *builder) readSpaces(ctx context.Context, spaces []nsTarget, snap *Snapshot) error {
-	var readErrs []error
-	var denied []string // namespaces that could not be entered for lack of privilege
-	for _, ns := range spaces {
+	errs := make([]error, len(spaces))
+	var others []int // indexes of the namespaces to enter
+	for i, ns := range spaces {
+		if !ns.direct {
+			others = append(others, i)
+			continue
+		}
 		if err := ctx.Err(); err != nil {
 			return &OpError{Op: "read", NetNS: ns.model.Name, Err: err}
 		}
 		b.ns = ns.model
-		err := b.readTarget(ctx, ns)
+		errs[i] = b.readNamespace(ctx)
+	}
+	if len(others) > 0 {
+		list := make([]netns.NS, len(others))
+		for k, i := range others {
+			list[k] = spaces[i].ns
+		}
+		workers := min(runtime.GOMAXPROCS(0), maxNSWorkers, len(others))
+		wbs := make([]*builder, workers)
+		for w := range wbs {
+			wbs[w] = &builder{opts: b.opts, procRoot: b.procRoot}
+		}
+		werrs := netns.DoEach(ctx, list, workers, func(w, k int) error {
+			wb := wbs[w]
+			wb.ns = spaces[others[k]].model
+			return wb.readNamespace(ctx)
+		})
+		for k, i := range others {
+			errs[i] = werrs[k]
+		}
+		for _, wb := range wbs {
+			b.merge(wb)
+			b.procFallback = cmp.Or(b.procFallback, wb.procFallback)
+		}
+	}
+
+	if cerr := ctx.Err(); cerr != nil {
+		// Name the first namespace that saw it, with its error.
+		for i, err := range errs {
+			if err != nil && errors.Is(err, cerr) {
+				return &OpError{Op: "read", NetNS: spaces[i].model.Name, Err: err}
+			}
+		}
+		return &OpError{Op: "read", Err: cerr}
+	}
+	var readErrs []error
+	var denied []string // namespaces that could not be entered for lack of privilege
+	for i, ns := range spaces {
+		err := errs[i]
 		switch {
 		case err == nil:
-		case ctx.Err() != nil, len(spaces) == 1:
+		case len(spaces) == 1:
 			return &OpError{Op: "read", NetNS: ns.model.Name, Err: err}
 		case errors.Is(err, netns.ErrPermission):
 			denied = append(denied, ns.model.Name)
@@ -65,15 +118,6 @@ func (b *builder) readSpaces(ctx context.Context, spaces []nsTarget, snap *Snaps
 		snap.Warnings = append(snap.Warnings, Warning{Kind: WarnSource, Count: 1, Msg: b.procFallback})
 	}
 	return nil
-}
-
-// readTarget reads one namespace: directly when it is the caller's own,
-// else from a thread that enters it.
-func (b *builder) readTarget(ctx context.Context, ns nsTarget) error {
-	if ns.direct {
-		return b.readNamespace(ctx)
-	}
-	return netns.Do(ns.ns, func() error { return b.readNamespace(ctx) })
 }
 
 // readNamespace reads every selected table of the namespace the calling

@@ -81,6 +81,7 @@ var targets = []target{
 
 type config struct {
 	sizes     []int
+	netns     []int
 	procs     int
 	listeners int
 	runs      int
@@ -102,7 +103,8 @@ func main() {
 func run() int {
 	var (
 		cfg   config
-		sizes = flag.String("sizes", "1000,10000,100000,200000", "comma-separated TCP socket counts (listeners + 2 × connections)")
+		sizes = flag.String("sizes", "1000,10000,100000,200000", "comma-separated TCP socket counts (listeners + 2 × connections); empty for none")
+		netns = flag.String("netns", "", "comma-separated network namespace counts for the namespace sweep (e.g. 10,100,500); empty for none")
 		only  = flag.String("commands", "", "comma-separated subset of the commands to time (default all): "+commandNames())
 	)
 	flag.IntVar(&cfg.procs, "procs", 50, "holder processes")
@@ -111,7 +113,7 @@ func run() int {
 	flag.IntVar(&cfg.warmup, "warmup", 1, "untimed runs of each command first")
 	flag.DurationVar(&cfg.deadline, "deadline", 30*time.Minute, "stop measuring (and clean up) after this long; sizes not reached are skipped")
 	flag.StringVar(&cfg.out, "out", "", "also write the markdown report to this file")
-	flag.BoolVar(&cfg.hold, "hold", false, "build the workload for the first size, print the namespace path and hold it until interrupted or -deadline (for profiling)")
+	flag.BoolVar(&cfg.hold, "hold", false, "build the workload for the first size (or, with -netns, the first namespace count), print where it is and hold it until interrupted or -deadline (for profiling)")
 	flag.StringVar(&cfg.sockscope, "sockscope", "", "sockscope binary to time (default: go build ./cmd/sockscope into a temporary directory)")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: go run ./bench [flags]   (as root)\n\n")
@@ -119,8 +121,16 @@ func run() int {
 	}
 	flag.Parse()
 	var err error
-	if cfg.sizes, err = parseSizes(*sizes); err != nil {
+	if cfg.sizes, err = parseSizes(*sizes, "socket counts", 2, 1_000_000); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		return 2
+	}
+	if cfg.netns, err = parseSizes(*netns, "namespace counts", 1, 5000); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		return 2
+	}
+	if len(cfg.sizes) == 0 && len(cfg.netns) == 0 {
+		fmt.Fprintln(os.Stderr, "bench: nothing to do: give -sizes or -netns")
 		return 2
 	}
 	if *only != "" {
@@ -144,13 +154,24 @@ func run() int {
 		return 1
 	}
 
+	if len(cfg.netns) > 0 {
+		// The sweep names namespaces on a private /run/netns.
+		if code, done := reexecPrivate(); done {
+			return code
+		}
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, cfg.deadline)
 	defer cancel()
 
 	if cfg.hold {
-		if err := hold(ctx, cfg); err != nil {
+		holdFn := hold
+		if len(cfg.sizes) == 0 {
+			holdFn = holdNetNS
+		}
+		if err := holdFn(ctx, cfg); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 			return 1
 		}
@@ -179,12 +200,15 @@ func commandNames() string {
 	return strings.Join(names, ", ")
 }
 
-func parseSizes(s string) ([]int, error) {
+func parseSizes(s, what string, lo, hi int) ([]int, error) {
 	var out []int
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 2 || n > 1_000_000 {
-			return nil, fmt.Errorf("bad size %q: give socket counts from 2 to 1000000", f)
+		if err != nil || n < lo || n > hi {
+			return nil, fmt.Errorf("bad count %q: give %s from %d to %d", f, what, lo, hi)
 		}
 		out = append(out, n)
 	}
@@ -266,6 +290,11 @@ func bench(ctx context.Context, cfg config) (*report, error) {
 			return rep, fmt.Errorf("size %d: %w", n, err)
 		}
 	}
+	if len(cfg.netns) > 0 {
+		if err := benchNetNS(ctx, cfg, bin, rep); err != nil {
+			return rep, err
+		}
+	}
 	return rep, nil
 }
 
@@ -333,10 +362,14 @@ type sample struct {
 	rows   int
 }
 
-// measure runs argv inside the namespace, its stdout drained from a pipe.
+// measure runs argv inside the namespace at nsPath ("" for the bench's
+// own), its stdout drained from a pipe.
 func measure(ctx context.Context, nsPath string, argv []string) (sample, error) {
-	full := append([]string{"--net=" + nsPath, "--"}, argv...)
-	cmd := exec.CommandContext(ctx, "nsenter", full...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	if nsPath != "" {
+		full := append([]string{"--net=" + nsPath, "--"}, argv...)
+		cmd = exec.CommandContext(ctx, "nsenter", full...)
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return sample{}, err

@@ -14,11 +14,13 @@ type report struct {
 	started   time.Time
 	sockscope string
 	sizes     []*sizeResult
+	netns     []*sizeResult // the namespace sweep
 	notes     []string
 }
 
 // sizeResult is one workload size.
 type sizeResult struct {
+	netns   int // namespaces, in the namespace sweep; 0 in the socket sweep
 	sockets int
 	procs   int
 	setup   time.Duration
@@ -97,17 +99,50 @@ func (rep *report) markdown(cfg config) string {
 			fmt.Fprintf(&b, "- %s\n", n)
 		}
 	}
+	if len(rep.netns) > 0 {
+		rep.netnsMarkdown(&b, cfg)
+	}
 	for _, n := range rep.notes {
 		fmt.Fprintf(&b, "- %s\n", n)
 	}
 	return b.String()
 }
 
+// netnsMarkdown writes the namespace sweep: one table per count, with the cost
+// per namespace (linear growth keeps it flat across counts).
+func (rep *report) netnsMarkdown(b *strings.Builder, cfg config) {
+	fmt.Fprintf(b, "### Network namespaces, %d TCP sockets each\n\n", socketsPerNS)
+	fmt.Fprintf(b, "Named namespaces (nsfs bind mounts on a private /run/netns, as `ip netns add` makes them); commands run in the host namespace, %d timed runs after %d warm-up, alternating. The loop is `%s`.\n\n", cfg.runs, cfg.warmup, shellLoop)
+	for _, sz := range rep.netns {
+		fmt.Fprintf(b, "#### %d namespaces (%d sockets; made in %s)\n\n", sz.netns, sz.sockets, sz.setup.Round(time.Millisecond))
+		b.WriteString("| command | median s | min s | max s | ms/namespace | peak RSS MiB | rows | ratio (same run) |\n")
+		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---|\n")
+		for _, r := range sz.cmds {
+			med, lo, hi, err := r.stats()
+			if err != nil {
+				fmt.Fprintf(b, "| `%s` | – | – | – | – | – | %d | |\n", r.cmd.name, r.rows)
+				continue
+			}
+			fmt.Fprintf(b, "| `%s` | %.3f | %.3f | %.3f | %.2f | %.1f | %d | %s |\n",
+				r.cmd.name, med.Seconds(), lo.Seconds(), hi.Seconds(), med.Seconds()*1000/float64(sz.netns),
+				float64(r.peakRSS())/1024, r.rows, sz.ratios(r.cmd.name))
+		}
+		b.WriteString("\n")
+		if t := sz.targetTable(); t != "" {
+			b.WriteString(t)
+			b.WriteString("\n")
+		}
+		for _, n := range sz.notes {
+			fmt.Fprintf(b, "- %s\n", n)
+		}
+	}
+}
+
 // ratios lists, for a sockscope command, its time ratio to each target
 // anchor.
 func (sz *sizeResult) ratios(name string) string {
 	var parts []string
-	for _, t := range targets {
+	for _, t := range sz.targets() {
 		if t.cmd != name || t.rss {
 			continue
 		}
@@ -116,6 +151,14 @@ func (sz *sizeResult) ratios(name string) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// targets are the goals that apply to sz.
+func (sz *sizeResult) targets() []target {
+	if sz.netns > 0 {
+		return nsTargets
+	}
+	return targets
 }
 
 func (sz *sizeResult) ratio(t target) (float64, bool) {
@@ -139,7 +182,7 @@ func (sz *sizeResult) ratio(t target) (float64, bool) {
 
 func (sz *sizeResult) targetTable() string {
 	var b strings.Builder
-	for _, t := range targets {
+	for _, t := range sz.targets() {
 		q, ok := sz.ratio(t)
 		if !ok {
 			continue

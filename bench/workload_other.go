@@ -23,3 +23,13 @@ func startWorkload(context.Context, string, int, int, int) (*workload, error) {
 func (w *workload) close() error { return nil }
 
 func holderMain([]string) int { return 1 }
+
+func reexecPrivate() (int, bool) { return 0, false }
+
+func benchNetNS(context.Context, config, string, *report) error {
+	return fmt.Errorf("bench: not supported on %s", runtime.GOOS)
+}
+
+func holdNetNS(context.Context, config) error {
+	return fmt.Errorf("bench: not supported on %s", runtime.GOOS)
+}

@@ -72,9 +72,12 @@ func (rep *report) markdown(cfg config) string {
 	var b strings.Builder
 	host, _ := os.Hostname()
 	fmt.Fprintf(&b, "## sockscope benchmark, %s\n\n", rep.started.UTC().Format(time.RFC3339))
-	fmt.Fprintf(&b, "%d CPUs, %s, %s; %d holder processes, %d timed runs per command after %d warm-up, alternating; host %s.\n",
-		runtime.NumCPU(), kernelRelease(), runtime.Version(), cfg.procs, cfg.runs, cfg.warmup, host)
-	fmt.Fprintf(&b, "Wall time includes nsenter and process start; output goes to a pipe. RSS is wait4's ru_maxrss (the largest of the runs).\n\n")
+	fmt.Fprintf(&b, "%d CPUs, %s, %s; %d timed runs per command after %d warm-up, alternating; host %s.\n",
+		runtime.NumCPU(), kernelRelease(), runtime.Version(), cfg.runs, cfg.warmup, host)
+	if len(rep.sizes) > 0 {
+		fmt.Fprintf(&b, "Socket sizes: %d holder processes; wall time includes nsenter and process start. ", cfg.procs)
+	}
+	fmt.Fprintf(&b, "Output goes to a pipe. RSS is wait4's ru_maxrss (the largest of the runs).\n\n")
 	for _, sz := range rep.sizes {
 		fmt.Fprintf(&b, "### %d TCP sockets (%d processes; workload built in %s)\n\n", sz.sockets, sz.procs, sz.setup.Round(time.Millisecond))
 		b.WriteString("| command | median s | min s | max s | µs/socket | peak RSS MiB | rows | ratio (same run) |\n")

@@ -16,8 +16,14 @@ const privateEnv = "SOCKSCOPE_BENCH_PRIVATE_MOUNTS"
 // reexecPrivate re-runs the bench under unshare(1) in a new mount
 // namespace whose mounts do not propagate to the host, so that the
 // namespaces the sweep names (bind mounts on a private /run/netns)
-// disappear with it whatever happens. It returns the child's exit code,
-// or ok false when this already is that child.
+// disappear with it whatever happens, and in a new PID namespace with its
+// own /proc, and in a new, empty network namespace, which is then the
+// "host" (PID 1's): `sockscope -A` sees the sweep's namespaces and that
+// empty one, not the machine's sockets and the namespaces of its other
+// processes, which the shell loop does not list either. The kernel's TCP
+// hash tables stay shared with the machine, so its sockets still slow
+// every dump, of both tools. It returns the child's exit code, or ok false
+// when this already is that child.
 func reexecPrivate() (code int, ok bool) {
 	if os.Getenv(privateEnv) == "1" {
 		return 0, false
@@ -27,7 +33,7 @@ func reexecPrivate() (code int, ok bool) {
 		fmt.Fprintf(os.Stderr, "bench: find own executable: %v\n", err)
 		return 1, true
 	}
-	cmd := exec.Command("unshare", append([]string{"--mount", "--propagation", "private", "--", self}, os.Args[1:]...)...)
+	cmd := exec.Command("unshare", append([]string{"--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc", "--kill-child", "--net", "--", self}, os.Args[1:]...)...)
 	cmd.Env = append(os.Environ(), privateEnv+"=1")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	// The child gets the same signals from the terminal; give it time to

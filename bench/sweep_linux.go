@@ -39,11 +39,17 @@ func reexecPrivate() (code int, ok bool) {
 	// The child gets the same signals from the terminal; give it time to
 	// clean up rather than dying first.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: run in private namespaces (unshare): %v\n", err)
+		return 1, true
+	}
+	fmt.Fprintf(os.Stderr, "bench: running in private mount, PID and network namespaces: unshare is pid %d; enter with nsenter -t $(pgrep -P %d) --mount --pid --net\n",
+		cmd.Process.Pid, cmd.Process.Pid)
+	if err := cmd.Wait(); err != nil {
 		if ee, isExit := err.(*exec.ExitError); isExit {
 			return ee.ExitCode(), true
 		}
-		fmt.Fprintf(os.Stderr, "bench: run in a private mount namespace (unshare --mount): %v\n", err)
+		fmt.Fprintf(os.Stderr, "bench: run in private namespaces (unshare): %v\n", err)
 		return 1, true
 	}
 	return 0, true
@@ -144,8 +150,8 @@ func holdNetNS(ctx context.Context, cfg config) (err error) {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("holding %d namespaces (made in %s) in the mount namespace of pid %d: nsenter --mount=/proc/%d/ns/mnt ...; interrupt to remove them\n",
-		n, set.setup.Round(time.Millisecond), os.Getpid(), os.Getpid())
+	fmt.Printf("holding %d namespaces (made in %s), each with %d TCP sockets; interrupt to remove them\n",
+		n, set.setup.Round(time.Millisecond), socketsPerNS)
 	<-ctx.Done()
 	return nil
 }

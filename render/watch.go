@@ -76,6 +76,10 @@ type WatchFrame struct {
 	// Added, Removed and Changed count the changes since the previous
 	// refresh.
 	Added, Removed, Changed int
+	// Lag, when not 0, is the time actually taken between the last two
+	// refreshes, longer than Interval because a refresh took longer: the
+	// header then says "lagging: every LAG".
+	Lag time.Duration
 	// Interval is the time between snapshots; Count the number of
 	// snapshots asked for, 0 for no limit.
 	Interval time.Duration
@@ -107,6 +111,9 @@ func WriteWatchFrame(w io.Writer, f WatchFrame, st Style) error {
 	header := fmt.Sprintf("%s  %s  +%d -%d ~%d  (every %s", f.Taken.Format("15:04:05"), countOf(len(f.Sockets), "socket", "sockets"), f.Added, f.Removed, f.Changed, f.Interval)
 	if f.Count > 0 {
 		header += ", " + countOf(f.Count, "snapshot", "snapshots")
+	}
+	if f.Lag > 0 {
+		header += "; lagging: every " + roundLag(f.Lag).String()
 	}
 	header += ")"
 	if !st.TTY {
@@ -172,4 +179,13 @@ func countOf(n int, one, many string) string {
 		return "1 " + one
 	}
 	return strconv.Itoa(n) + " " + many
+}
+
+// roundLag rounds a lag for the header: to 0.1 s from a second up, to the
+// millisecond below.
+func roundLag(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Millisecond)
 }

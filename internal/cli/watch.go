@@ -34,7 +34,9 @@ sockets and how many were added (+), removed (-) and changed (~, a new
 state, peer or queue length) since the last refresh, then the table, new
 rows marked '+' and changed ones '~'. Like top, the table is cut to the
 terminal's height, new and changed rows kept first, and a last line says
-how many rows are not shown: a filter narrows it.
+how many rows are not shown: a filter narrows it. When a refresh takes
+longer than --interval (many sockets, holders, a busy machine), the next
+header says so with the real pace: "(every 1s; lagging: every 2.3s)".
 
 With -o ndjson (the default when the output is not a terminal) it prints
 one JSON object per event, one line each:
@@ -46,7 +48,9 @@ removal is reported as soon as its kernel object is freed, with
 "source":"destroy-event", and not again by the next snapshot. A TCP socket
 that may live on in TIME-WAIT is confirmed by the next snapshot when
 TIME-WAIT sockets are watched. Sockets that appear and vanish between two
-snapshots are not reported.
+snapshots are not reported. Events that arrive while a snapshot is being
+taken are reported as they come, even when taking it lasts longer than
+--interval.
 
 It stops after --count snapshots, or on Ctrl-C.`,
 		Example: `  sockscope watch -tl                      # listeners coming and going
@@ -102,7 +106,7 @@ func runWatch(ctx context.Context, g *globals, o *watchOptions, args []string) e
 	// An unbounded watch ends with Ctrl-C: that is success.
 	g.endsOnInterrupt = o.count == 0
 
-	w := &watcher{g: g, o: o, flt: flt, opts: opts}
+	w := &watcher{g: g, o: o, flt: flt, opts: opts, collect: g.collect}
 	if g.source != "proc" && len(g.netns) == 0 && !g.allNetNS && watchesDestroyable(opts) {
 		// Without destroy events (an old kernel, another OS) watch
 		// polls only.
@@ -159,6 +163,16 @@ type watcher struct {
 	// evc delivers destroy events; nil without them.
 	evc <-chan sockscope.DestroyEvent
 
+	// collect takes a snapshot: globals.collect, or a slower stand-in in
+	// tests of lag.
+	collect func(context.Context, sockscope.Options) (*sockscope.Snapshot, error)
+	// lastStart is when the previous refresh began and took how long it
+	// took; lag is the time between the previous refresh's start and this
+	// one's when the previous one took longer than the interval, else 0.
+	lastStart time.Time
+	took      time.Duration
+	lag       time.Duration
+
 	buf []byte
 }
 
@@ -174,7 +188,9 @@ func (w *watcher) run(ctx context.Context) error {
 				return err
 			}
 		}
-		snap, err := w.g.collect(ctx, w.opts)
+		start := time.Now()
+		w.pace(start)
+		snap, err := w.collectHandlingEvents(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -188,7 +204,82 @@ func (w *watcher) run(ctx context.Context) error {
 		if err := w.step(prev, snap); err != nil {
 			return err
 		}
+		w.took = time.Since(start)
 		prev = snap
+	}
+	return nil
+}
+
+// pace sets the lag a refresh starting at start reports: when the
+// previous refresh (collecting, diffing, writing) took longer than the
+// interval, the ticker dropped ticks and the real pace is the time from
+// its start to this one's; else 0.
+func (w *watcher) pace(start time.Time) {
+	w.lag = 0
+	if !w.lastStart.IsZero() && w.took > w.o.interval {
+		w.lag = start.Sub(w.lastStart)
+	}
+	w.lastStart = start
+}
+
+// collectHandlingEvents takes a snapshot while handling the destroy
+// events that arrive meanwhile, against the previous snapshot's sockets,
+// and those still queued when it is done. A collection can take longer
+// than the interval (many sockets, holders, a loaded machine): left
+// queued, those events would all be matched against the new snapshot,
+// which no longer has the sockets, and every removal would be reported by
+// the diff instead; meanwhile the kernel would drop events once the queue
+// filled.
+func (w *watcher) collectHandlingEvents(ctx context.Context) (*sockscope.Snapshot, error) {
+	if w.evc == nil {
+		return w.collect(ctx, w.opts)
+	}
+	type result struct {
+		snap *sockscope.Snapshot
+		err  error
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the collection if an event cannot be written
+	done := make(chan result, 1)
+	go func() {
+		snap, err := w.collect(cctx, w.opts)
+		done <- result{snap, err}
+	}()
+	for {
+		select {
+		case r := <-done:
+			if r.err != nil {
+				return nil, r.err
+			}
+			return r.snap, w.drainEvents()
+		case ev, ok := <-w.evc:
+			if !ok {
+				w.evc = nil // the subscription ended: poll only
+				r := <-done
+				return r.snap, r.err
+			}
+			if err := w.destroyed(ev); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+// drainEvents handles the destroy events already queued.
+func (w *watcher) drainEvents() error {
+	for w.evc != nil {
+		select {
+		case ev, ok := <-w.evc:
+			if !ok {
+				w.evc = nil
+				return nil
+			}
+			if err := w.destroyed(ev); err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
 	}
 	return nil
 }
@@ -244,7 +335,20 @@ func (w *watcher) destroyed(ev sockscope.DestroyEvent) error {
 }
 
 // step diffs a snapshot with the previous one and reports the changes.
+// Sockets whose destroy event came while the snapshot was taken are
+// dropped from it: the dump saw them before they were freed, and their
+// removal is already reported.
 func (w *watcher) step(prev, snap *sockscope.Snapshot) error {
+	if len(w.gone) > 0 {
+		kept := snap.Sockets[:0]
+		for _, s := range snap.Sockets {
+			if s.Cookie == 0 || !w.gone[s.Cookie] {
+				kept = append(kept, s)
+			}
+		}
+		clear(snap.Sockets[len(kept):])
+		snap.Sockets = kept
+	}
 	base := &sockscope.Snapshot{}
 	if prev != nil {
 		base.Sockets = make([]*sockscope.Socket, 0, len(prev.Sockets))
@@ -326,6 +430,7 @@ func (w *watcher) writeScreen(snap *sockscope.Snapshot, evs []render.WatchEvent,
 		Marks:    make(map[*sockscope.Socket]byte, len(evs)),
 		Removed:  w.betweenRemoved,
 		Interval: w.o.interval,
+		Lag:      w.lag,
 		Count:    w.o.count,
 	}
 	if f.Taken.IsZero() {

@@ -36,13 +36,13 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 		snap.Source = SourceProc
 	}
 
-	spaces, release, err := selectNetNS(opts, procRoot, snap)
+	spaces, release, err := selectNetNS(ctx, opts, procRoot, snap)
 	defer release()
 	if err != nil {
 		return nil, &OpError{Op: "select namespaces", Err: err}
 	}
 	names := map[string]string{} // container ID -> name
-	labelTargets(spaces, procRoot, names)
+	labelTargets(ctx, spaces, procRoot, names)
 
 	// The holder scan runs beside the dumps, and stops if they fail.
 	hctx, stopScan := context.WithCancel(ctx)

@@ -2,6 +2,7 @@ package sockscope
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -46,14 +47,17 @@ func nsLabel(ns netns.NS) string {
 // selectNetNS lists the namespaces opts selects: every one found, those
 // named, those of some processes, or the caller's own. release closes the
 // namespace files it keeps open for the collection.
-func selectNetNS(opts Options, procRoot string, snap *Snapshot) (targets []nsTarget, release func(), err error) {
+func selectNetNS(ctx context.Context, opts Options, procRoot string, snap *Snapshot) (targets []nsTarget, release func(), err error) {
 	self := nsInode(filepath.Join(procRoot, "thread-self/ns/net"))
 	release = func() {}
 	var list []netns.NS
 	switch {
 	case opts.AllNetNS:
 		var errs []error
-		list, errs = netns.List(procRoot)
+		list, errs = netns.ListContext(ctx, procRoot)
+		if err := ctx.Err(); err != nil {
+			return nil, release, err
+		}
 		if len(errs) > 0 {
 			snap.Warnings = append(snap.Warnings, Warning{
 				Kind:  WarnNetNS,
@@ -157,9 +161,13 @@ func currentNetNS(procRoot string, self uint64) nsTarget {
 }
 
 // labelTargets names the namespaces of processes after their container,
-// pod or unit, where known.
-func labelTargets(spaces []nsTarget, procRoot string, names map[string]string) {
+// pod or unit, where known. It stops early once ctx is done (a few cgroup
+// files per namespace add up over hundreds); the next stage reports it.
+func labelTargets(ctx context.Context, spaces []nsTarget, procRoot string, names map[string]string) {
 	for _, ns := range spaces {
+		if ctx.Err() != nil {
+			return
+		}
 		if len(ns.ns.PIDs) > 0 {
 			labelNetNS(ns.model, procRoot, ns.ns.PIDs, names)
 		}

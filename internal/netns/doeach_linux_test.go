@@ -141,3 +141,23 @@ func TestDoEachEmpty(t *testing.T) {
 		t.Errorf("DoEach(nil) = %v, want no errors", errs)
 	}
 }
+
+// TestListContext: with a live context ListContext finds what List finds;
+// with a cancelled one it returns no namespaces and the context's error
+// last.
+func TestListContext(t *testing.T) {
+	list, _ := ListContext(context.Background(), "")
+	own := mustStatNS(t, threadSelfNS())
+	if _, ok := find(list, own); !ok {
+		t.Errorf("ListContext does not list the caller's namespace net:[%d]", own.ino)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	list, errs := ListContext(ctx, "")
+	if list != nil {
+		t.Errorf("cancelled: %d namespaces, want none", len(list))
+	}
+	if len(errs) == 0 || !errors.Is(errs[len(errs)-1], context.Canceled) {
+		t.Errorf("cancelled: errors %v, want context.Canceled last", errs)
+	}
+}

@@ -52,10 +52,19 @@ const (
 // List does not enter any namespace and needs no privileges, but without
 // them it sees only the caller's own processes.
 func List(procRoot string) ([]NS, []error) {
+	return ListContext(context.Background(), procRoot)
+}
+
+// ListContext is List that stops walking the processes once ctx is done
+// (it checks every few hundred) and then returns nil and ctx.Err() as the
+// last error: on a host with tens of thousands of processes and threads
+// the walk takes long enough to be worth interrupting.
+func ListContext(ctx context.Context, procRoot string) ([]NS, []error) {
 	if procRoot == "" {
 		procRoot = defaultProcRoot
 	}
 	w := &walker{
+		ctx:        ctx,
 		procRoot:   procRoot,
 		byKey:      make(map[key]*entry),
 		taskBudget: maxTaskStats,
@@ -64,6 +73,9 @@ func List(procRoot string) ([]NS, []error) {
 	w.mounts()
 	w.named()
 	w.procs()
+	if err := ctx.Err(); err != nil {
+		return nil, append(w.errs, err)
+	}
 
 	out := make([]NS, 0, len(w.byKey))
 	for k, e := range w.byKey {
@@ -87,6 +99,7 @@ type entry struct {
 }
 
 type walker struct {
+	ctx        context.Context
 	procRoot   string
 	byKey      map[key]*entry
 	errs       []error
@@ -234,8 +247,8 @@ func (w *walker) procs() {
 		return
 	}
 	defer d.Close()
-	for {
-		ents, err := d.ReadDir(512)
+	for w.ctx.Err() == nil {
+		ents, err := d.ReadDir(256)
 		for _, de := range ents {
 			pid, err := strconv.Atoi(de.Name())
 			if err != nil || pid <= 0 {

@@ -53,3 +53,8 @@ func DoEach(ctx context.Context, list []NS, workers int, fn func(worker, i int) 
 	}
 	return errs
 }
+
+// ListContext is only implemented on Linux; elsewhere it is List.
+func ListContext(ctx context.Context, procRoot string) ([]NS, []error) {
+	return List(procRoot)
+}

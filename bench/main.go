@@ -57,7 +57,17 @@ var allCommands = []command{
 	{"ss -tanp", []string{"ss", "-tanp"}},
 	{"netstat -tanp", []string{"netstat", "-tanp"}},
 	{"lsof -nP -iTCP", []string{"lsof", "-nP", "-iTCP"}},
+	// A watch refresh costs the difference of these two, halved (the
+	// first snapshot, with every socket reported added, is in both).
+	{watch1, []string{"sockscope", "watch", "-tanp", "--count", "1", "--interval", "10ms", "-o", "ndjson"}},
+	{watch3, []string{"sockscope", "watch", "-tanp", "--count", "3", "--interval", "10ms", "-o", "ndjson"}},
 }
+
+// The watch commands, by name.
+const (
+	watch1 = "sockscope watch -tanp --count 1"
+	watch3 = "sockscope watch -tanp --count 3"
+)
 
 // target is one goal of issue 3: cmd's median over base's ≤ max.
 type target struct {

@@ -98,6 +98,9 @@ func (rep *report) markdown(cfg config) string {
 			b.WriteString(t)
 			b.WriteString("\n")
 		}
+		if line := sz.watchRefresh(); line != "" {
+			b.WriteString(line)
+		}
 		for _, n := range sz.notes {
 			fmt.Fprintf(&b, "- %s\n", n)
 		}
@@ -212,4 +215,32 @@ func kernelRelease() string {
 		return runtime.GOOS
 	}
 	return "Linux " + strings.TrimSpace(string(b))
+}
+
+// watchRefresh derives the cost of one watch refresh, (median of 3
+// snapshots − median of 1) / 2, and compares it with a fresh
+// `ls -tanp` (issue 11: ≤ 0.6×). It returns "" without both watch rows.
+func (sz *sizeResult) watchRefresh() string {
+	w1, w3, ls := sz.byName[watch1], sz.byName[watch3], sz.byName["sockscope ls -tanp"]
+	if w1 == nil || w3 == nil {
+		return ""
+	}
+	m1, _, _, err1 := w1.stats()
+	m3, _, _, err3 := w3.stats()
+	if err1 != nil || err3 != nil {
+		return ""
+	}
+	refresh := (m3 - m1) / 2
+	line := fmt.Sprintf("Watch refresh (with holders): (%.3f − %.3f) / 2 = %.3f s", m3.Seconds(), m1.Seconds(), refresh.Seconds())
+	if ls != nil {
+		if ml, _, _, err := ls.stats(); err == nil && ml > 0 {
+			q := float64(refresh) / float64(ml)
+			met := "met"
+			if q > 0.6 {
+				met = "**not met**"
+			}
+			line += fmt.Sprintf(" = %.2f× `sockscope ls -tanp` (target ≤ 0.60: %s)", q, met)
+		}
+	}
+	return line + ".\n\n"
 }

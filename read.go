@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"github.com/sockscope/sockscope/internal/netns"
 	"github.com/sockscope/sockscope/internal/sockdiag"
@@ -31,17 +32,20 @@ const maxNSWorkers = 4
 // order in which they come in does not matter.
 func (b *builder) readSpaces(ctx context.Context, spaces []nsTarget, snap *Snapshot) error {
 	errs := make([]error, len(spaces))
+	var first atomic.Int64 // the namespace whose read saw ctx end first
+	first.Store(-1)
 	var others []int // indexes of the namespaces to enter
 	for i, ns := range spaces {
 		if !ns.direct {
 			others = append(others, i)
 			continue
 		}
-		if err := ctx.Err(); err != nil {
+		nctx := watchedCtx{ctx, i, &first}
+		if err := nctx.Err(); err != nil {
 			return &OpError{Op: "read", NetNS: ns.model.Name, Err: err}
 		}
 		b.ns = ns.model
-		errs[i] = b.readNamespace(ctx)
+		errs[i] = b.readNamespace(nctx)
 	}
 	if len(others) > 0 {
 		list := make([]netns.NS, len(others))
@@ -56,7 +60,7 @@ func (b *builder) readSpaces(ctx context.Context, spaces []nsTarget, snap *Snaps
 		werrs := netns.DoEach(ctx, list, workers, func(w, k int) error {
 			wb := wbs[w]
 			wb.ns = spaces[others[k]].model
-			return wb.readNamespace(ctx)
+			return wb.readNamespace(watchedCtx{ctx, others[k], &first})
 		})
 		for k, i := range others {
 			errs[i] = werrs[k]
@@ -68,7 +72,11 @@ func (b *builder) readSpaces(ctx context.Context, spaces []nsTarget, snap *Snaps
 	}
 
 	if cerr := ctx.Err(); cerr != nil {
-		// Name the first namespace that saw it, with its error.
+		// Name the namespace whose read saw it first, with its error,
+		// else the first one that did not start.
+		if i := first.Load(); i >= 0 && errs[i] != nil {
+			return &OpError{Op: "read", NetNS: spaces[i].model.Name, Err: errs[i]}
+		}
 		for i, err := range errs {
 			if err != nil && errors.Is(err, cerr) {
 				return &OpError{Op: "read", NetNS: spaces[i].model.Name, Err: err}
@@ -118,6 +126,24 @@ func (b *builder) readSpaces(ctx context.Context, spaces []nsTarget, snap *Snaps
 		snap.Warnings = append(snap.Warnings, Warning{Kind: WarnSource, Count: 1, Msg: b.procFallback})
 	}
 	return nil
+}
+
+// watchedCtx is the context a namespace's read uses: the first read whose
+// check finds ctx ended records its index in first, so that the error
+// names the namespace being read when the cancellation came, as when
+// namespaces were read one at a time.
+type watchedCtx struct {
+	context.Context
+	i     int
+	first *atomic.Int64
+}
+
+func (c watchedCtx) Err() error {
+	err := c.Context.Err()
+	if err != nil {
+		c.first.CompareAndSwap(-1, int64(c.i))
+	}
+	return err
 }
 
 // readNamespace reads every selected table of the namespace the calling

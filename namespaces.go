@@ -143,6 +143,11 @@ func processNetNS(procRoot string, pids []int) ([]netns.NS, func(), error) {
 // can be read (an unprivileged user) and the namespace has no name, it is
 // taken to be the host's, as it nearly always is.
 func currentNetNS(procRoot string, self uint64) nsTarget {
+	// The host's: its `ip netns` names would not change its label, and
+	// looking them up costs a stat per name (hundreds on a busy node).
+	if host, err := netns.Initial(procRoot); err == nil && self != 0 && host.Inode == self {
+		return nsTarget{ns: host, model: &NetNS{Inode: self, Name: "host"}, direct: true}
+	}
 	path := filepath.Join(procRoot, "thread-self/ns/net")
 	ns, err := netns.Resolve(path, procRoot)
 	if err != nil {

@@ -64,7 +64,7 @@ func Process(procRoot string, pid int) (list []NS, release func(), err error) {
 	}
 
 	// Names, from /run/netns, and the host.
-	for _, dir := range netnsDirs {
+	for _, dir := range nameDirs() {
 		ents, _ := os.ReadDir(dir)
 		for _, de := range ents {
 			p := filepath.Join(dir, de.Name())

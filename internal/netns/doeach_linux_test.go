@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -159,5 +160,44 @@ func TestListContext(t *testing.T) {
 	}
 	if len(errs) == 0 || !errors.Is(errs[len(errs)-1], context.Canceled) {
 		t.Errorf("cancelled: errors %v, want context.Canceled last", errs)
+	}
+}
+
+// TestStatNSNotNSFS: once a namespace file has been seen (and nsfs's
+// device number noted), a file elsewhere is still refused as not a
+// namespace.
+func TestStatNSNotNSFS(t *testing.T) {
+	if _, err := statNS(threadSelfNS()); err != nil {
+		t.Fatal(err)
+	}
+	if nsfsDev.Load() == 0 {
+		t.Fatal("nsfs's device number was not noted")
+	}
+	f := filepath.Join(t.TempDir(), "stale")
+	if err := os.WriteFile(f, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := statNS(f); !errors.Is(err, errNotNSFS) {
+		t.Errorf("statNS(regular file) = %v, want errNotNSFS", err)
+	}
+}
+
+// TestNameDirsOnce: a names directory that is a link to an earlier one is
+// read once; one that does not exist is skipped.
+func TestNameDirsOnce(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "run-netns")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "var-run-netns")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	saved := netnsDirs
+	t.Cleanup(func() { netnsDirs = saved })
+	netnsDirs = []string{filepath.Join(dir, "missing"), real, link}
+	if got := nameDirs(); len(got) != 1 || got[0] != real {
+		t.Errorf("nameDirs() = %v, want [%s]", got, real)
 	}
 }

@@ -64,7 +64,7 @@ func Destroy(ctx context.Context, opts Options, socks []*Socket) ([]DestroyResul
 	}
 	procRoot := cmp.Or(opts.ProcRoot, "/proc")
 	var tmp Snapshot
-	spaces, release, err := selectNetNS(opts, procRoot, &tmp)
+	spaces, release, err := selectNetNS(ctx, opts, procRoot, &tmp)
 	defer release()
 	if err != nil {
 		return res, &OpError{Op: "select namespaces", Err: err}

@@ -145,14 +145,14 @@ func CollectExtra(ctx context.Context, opts Options, want []ExtraFamily) (*Extra
 	procRoot := cmp.Or(opts.ProcRoot, "/proc")
 	snap := &ExtraSnapshot{}
 	var tmp Snapshot
-	spaces, release, err := selectNetNS(opts, procRoot, &tmp)
+	spaces, release, err := selectNetNS(ctx, opts, procRoot, &tmp)
 	defer release()
 	if err != nil {
 		return nil, &OpError{Op: "select namespaces", Err: err}
 	}
 	snap.Warnings = tmp.Warnings
 	names := map[string]string{}
-	labelTargets(spaces, procRoot, names)
+	labelTargets(ctx, spaces, procRoot, names)
 	hctx, stopScan := context.WithCancel(ctx)
 	defer stopScan()
 	scan := startHolderScan(hctx, opts, procRoot)

@@ -141,7 +141,7 @@ func Summarize(ctx context.Context, opts Options, top int) (*Summary, error) {
 		byInode[ns.Inode] = s
 	}
 	procRoot := cmp.Or(opts.ProcRoot, "/proc")
-	if err := readKernelCounters(opts, procRoot, byInode, sum); err != nil {
+	if err := readKernelCounters(ctx, opts, procRoot, byInode, sum); err != nil {
 		return nil, err
 	}
 	groups := map[*NetNSSummary][]*Socket{}
@@ -162,9 +162,9 @@ func Summarize(ctx context.Context, opts Options, top int) (*Summary, error) {
 
 // readKernelCounters reads sockstat, sockstat6 and snmp in each namespace
 // of byInode; a namespace that cannot be read gets a warning.
-func readKernelCounters(opts Options, procRoot string, byInode map[uint64]*NetNSSummary, sum *Summary) error {
+func readKernelCounters(ctx context.Context, opts Options, procRoot string, byInode map[uint64]*NetNSSummary, sum *Summary) error {
 	var tmp Snapshot
-	spaces, release, err := selectNetNS(opts, procRoot, &tmp)
+	spaces, release, err := selectNetNS(ctx, opts, procRoot, &tmp)
 	defer release()
 	if err != nil {
 		return &OpError{Op: "select namespaces", Err: err}

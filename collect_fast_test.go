@@ -220,8 +220,9 @@ func TestBuilderDropsDuplicateCookies(t *testing.T) {
 }
 
 // TestBuilderMergeKeepsOrder checks that finish lists the sockets in the
-// order they were added, across slabs and a merged child builder (the
-// prefetched IPv6 dump), with sockets added before and after the merge.
+// order they were added, across slabs and a merged child builder (a
+// namespace reader's, netns.DoEach), with sockets added before and after
+// the merge.
 func TestBuilderMergeKeepsOrder(t *testing.T) {
 	lo := netip.MustParseAddr("127.0.0.1")
 	next := uint64(1)

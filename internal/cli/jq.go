@@ -32,6 +32,12 @@ func compileJQ(expr string) (*gojq.Code, error) {
 		if errors.As(err, &pe) {
 			// Offset is where the lexer stopped: just past the token.
 			pos = min(max(pe.Offset-len(pe.Token), 0), len(expr))
+			if strings.Contains(err.Error(), "unterminated string") {
+				// It ends at the end: point at where it began.
+				if i := strings.LastIndexByte(expr[:pos], '"'); i >= 0 {
+					pos = i
+				}
+			}
 		}
 		return nil, jqUsageError(expr, pos, err)
 	}

@@ -146,10 +146,13 @@ func (p *pager) count(b []byte) {
 // start runs the pager with its input a pipe and its output the
 // terminal.
 func (p *pager) start() error {
-	name, args := "sh", []string{"-c", p.command}
-	if _, err := exec.LookPath("sh"); err != nil {
-		f := strings.Fields(p.command)
-		name, args = f[0], f[1:]
+	// A plain command runs directly, so that one that is not there
+	// is known before any output is lost to it; one that needs the
+	// shell (quotes, pipes, variables) runs through sh, as in git.
+	f := strings.Fields(p.command)
+	name, args := f[0], f[1:]
+	if strings.ContainsAny(p.command, "|&;<>()$`\\\"'*?[#~=%{}") {
+		name, args = "sh", []string{"-c", p.command}
 	}
 	c := exec.Command(name, args...)
 	c.Stdout, c.Stderr = p.g.rawOut, p.g.rawErr

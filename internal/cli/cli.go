@@ -721,7 +721,8 @@ netns NAME, container ID|NAME and unit NAME.`,
   sockscope ls -tlnp             # listening TCP sockets with their processes, like ss -tlnp
   sockscope ls state established '( dport = :443 or sport = :443 )'
   sockscope proc nginx           # every socket nginx holds
-  sockscope -o json | jq .       # the ports view as JSON`,
+  sockscope -o json | jq .       # the ports view as JSON
+  sockscope ls -tln --jq '.sockets[].local'   # a jq expression over the JSON, as gh --jq`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.ArbitraryArgs,

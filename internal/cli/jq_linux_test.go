@@ -44,9 +44,16 @@ func TestJQListener(t *testing.T) {
 		}
 	}
 
+	// -o ndjson: the expression runs over each socket's line.
+	expr := fmt.Sprintf(`select(.local == "127.0.0.1:%d") | .inode`, port)
+	out, errOut, code := runCLI(t, "ls", "-tln", "-o", "ndjson", "--jq", expr)
+	if want := strconv.FormatUint(inode, 10) + "\n"; code != ExitOK || out != want {
+		t.Errorf("ls -o ndjson --jq %q: exit %d, stdout %q, want %q\nstderr: %s", expr, code, out, want, errOut)
+	}
+
 	// The port command's document (with holders): the listener is ours,
 	// held by this process.
-	out, errOut, code := runCLI(t, "port", strconv.Itoa(port), "--jq", `.ports[].listeners[] | [.inode, (.holders[] | .pid)] | @tsv`)
+	out, errOut, code = runCLI(t, "port", strconv.Itoa(port), "--jq", `.ports[].listeners[] | [.inode, (.holders[] | .pid)] | @tsv`)
 	if want := fmt.Sprintf("%d\t%d\n", inode, os.Getpid()); code != ExitOK || !strings.HasPrefix(out, want) {
 		t.Errorf("port --jq: exit %d, stdout %q, want it to start with %q\nstderr: %s", code, out, want, errOut)
 	}

@@ -67,6 +67,10 @@ type IOStreams struct {
 	OutTTY bool
 	// Getenv reads the environment (NO_COLOR); nil means os.Getenv.
 	Getenv func(string) string
+	// LookupEnv reads the environment where an empty variable differs
+	// from an unset one (SOCKSCOPE_PAGER=); nil means Getenv, an empty
+	// value counting as unset.
+	LookupEnv func(string) (string, bool)
 	// TermSize returns the size of the terminal Out is, in columns and
 	// rows; nil or an error means unknown (every row is printed).
 	TermSize func() (width, height int, err error)
@@ -77,9 +81,10 @@ func System() IOStreams {
 	fd := int(os.Stdout.Fd())
 	return IOStreams{
 		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
-		OutTTY:   term.IsTerminal(fd),
-		Getenv:   os.Getenv,
-		TermSize: func() (int, int, error) { return term.GetSize(fd) },
+		OutTTY:    term.IsTerminal(fd),
+		Getenv:    os.Getenv,
+		LookupEnv: os.LookupEnv,
+		TermSize:  func() (int, int, error) { return term.GetSize(fd) },
 	}
 }
 
@@ -129,6 +134,18 @@ type globals struct {
 	procRoot string
 	// holdersTimeout bounds the holder scan (--holders-timeout).
 	holdersTimeout time.Duration
+
+	// jq is the --jq expression; "" for none.
+	jq string
+	// noPager is --no-pager.
+	noPager bool
+	// rawOut and rawErr are the streams as given, for a pager to write
+	// to directly (a terminal must stay a terminal for it).
+	rawOut, rawErr io.Writer
+	// endOutput, when set, ends what stands between the command and its
+	// output (a --jq program, a pager) once the command returns; it is
+	// given the command's error and returns the command line's.
+	endOutput func(error) error
 
 	// endsOnInterrupt is set by a command whose normal end is an
 	// interrupt (serve, an unbounded watch): it then exits 0, not 130.
@@ -202,11 +219,14 @@ func (g *globals) collect(ctx context.Context, o sockscope.Options) (*sockscope.
 
 // warn prints the snapshot's warnings on stderr, one line each, so that a
 // partial answer is never silent. Namespace warnings share one line. A JSON
-// document carries them itself; NDJSON, being one socket per line, does not.
+// document carries them itself (unless --jq reads it); NDJSON, being one
+// socket per line, does not.
 func (g *globals) warn(snap *sockscope.Snapshot) {
 	// An interrupted run's notes on what it could not see are noise:
 	// it did not finish, and its status says so.
-	if g.output == "json" || (g.ctx != nil && g.ctx.Err() != nil) {
+	// With --jq the document's warnings may well be filtered away: they
+	// go to stderr too.
+	if (g.output == "json" && g.jq == "") || (g.ctx != nil && g.ctx.Err() != nil) {
 		return
 	}
 	var nsMsgs []string
@@ -337,6 +357,7 @@ func runSignals(args []string, streams IOStreams) int {
 func execute(ctx context.Context, args []string, streams IOStreams, interrupted func() syscall.Signal) int {
 	// A failed write is an error whoever wrote (cobra's help and usage
 	// text ignore theirs): outErr and errErr keep the first.
+	rawOut, rawErr := streams.Out, streams.ErrOut
 	outErr := &errWriter{w: streams.Out}
 	errErr := &errWriter{w: streams.ErrOut}
 	streams.ErrOut = errErr
@@ -344,13 +365,16 @@ func execute(ctx context.Context, args []string, streams IOStreams, interrupted 
 	// ctxWriter splits large writes at line ends, so NDJSON is never left
 	// with a torn line.
 	streams.Out = ctxWriter{ctx: ctx, w: outErr}
-	g := &globals{ctx: ctx, io: streams}
+	g := &globals{ctx: ctx, io: streams, rawOut: rawOut, rawErr: rawErr}
 	root := newRoot(ctx, g)
 	root.SetArgs(args)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
 	root.SetIn(streams.In)
 	err := root.ExecuteContext(ctx)
+	if g.endOutput != nil {
+		err = g.endOutput(err)
+	}
 	if sig := interrupted(); sig != 0 {
 		if g.endsOnInterrupt && (err == nil || errors.Is(err, context.Canceled)) {
 			return ExitOK
@@ -697,7 +721,8 @@ netns NAME, container ID|NAME and unit NAME.`,
   sockscope ls -tlnp             # listening TCP sockets with their processes, like ss -tlnp
   sockscope ls state established '( dport = :443 or sport = :443 )'
   sockscope proc nginx           # every socket nginx holds
-  sockscope -o json | jq .       # the ports view as JSON`,
+  sockscope -o json | jq .       # the ports view as JSON
+  sockscope ls -tln --jq '.sockets[].local'   # a jq expression over the JSON, as gh --jq`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.ArbitraryArgs,
@@ -725,6 +750,8 @@ netns NAME, container ID|NAME and unit NAME.`,
 	root.SetFlagErrorFunc(flagError)
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table, json or ndjson")
+	pf.StringVar(&g.jq, "jq", "", "print the JSON output through this jq expression (implies -o json): strings raw, other values as compact JSON, one a line")
+	pf.BoolVar(&g.noPager, "no-pager", false, "do not page long tables on a terminal (also SOCKSCOPE_PAGER= or PAGER=cat)")
 	pf.BoolVar(&g.noColor, "no-color", false, "do not colour the output (also NO_COLOR, or when not a terminal)")
 	pf.BoolVarP(&g.numeric, "numeric", "n", false, "print port numbers, not service names")
 	pf.StringVar(&g.source, "source", "auto", "where to read sockets: auto, netlink or proc")
@@ -733,7 +760,16 @@ netns NAME, container ID|NAME and unit NAME.`,
 	pf.DurationVar(&g.holdersTimeout, "holders-timeout", 5*time.Second, "stop the holder scan (-p, proc, the ports view) after this long")
 	pf.StringVar(&g.procRoot, "proc-root", "/proc", "procfs mount point")
 	_ = pf.MarkHidden("proc-root")
-	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error { return g.checkOutput() }
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		if err := g.checkOutput(); err != nil {
+			return err
+		}
+		if err := g.startJQ(cmd); err != nil {
+			return err
+		}
+		g.startPager(cmd.Name())
+		return nil
+	}
 
 	root.AddCommand(
 		newLsCmd(g),

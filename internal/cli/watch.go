@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"strings"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
 
 	"github.com/sockscope/sockscope"
@@ -19,6 +22,8 @@ type watchOptions struct {
 	count    int
 	// destroyed prints freed sockets only (ss -E): watch_destroyed.go.
 	destroyed bool
+	// noTUI keeps the line mode on a terminal (watch_tui.go).
+	noTUI bool
 }
 
 func newWatchCmd(g *globals) *cobra.Command {
@@ -81,6 +86,7 @@ It stops after --count snapshots, or on Ctrl-C.`,
 	f.BoolVarP(&o.ls.ipv6, "ipv6", "6", false, "only IPv6 sockets")
 	f.DurationVar(&o.interval, "interval", time.Second, "time between snapshots")
 	f.IntVar(&o.count, "count", 0, "stop after this many snapshots (0: until interrupted)")
+	f.BoolVar(&o.noTUI, "no-tui", false, "on a terminal, redraw the table each refresh instead of the full-screen view")
 	f.BoolVar(&o.destroyed, "destroyed", false, "print a line per socket the kernel frees, as ss -E (TCP and UDP; --count counts lines)")
 	return cmd
 }
@@ -121,6 +127,9 @@ func runWatch(ctx context.Context, g *globals, o *watchOptions, args []string) e
 		} else {
 			cancel()
 		}
+	}
+	if useTUI(g, o) {
+		return w.runTUI(ctx)
 	}
 	return w.run(ctx)
 }
@@ -174,6 +183,12 @@ type watcher struct {
 	lag       time.Duration
 
 	buf []byte
+
+	// send, when not nil, hands refreshes and destroy events to the
+	// full-screen view (watch_tui.go) instead of writing them; notes are
+	// the first snapshot's warnings, printed when the view ends.
+	send  func(tea.Msg)
+	notes string
 }
 
 func (w *watcher) run(ctx context.Context) error {
@@ -199,7 +214,7 @@ func (w *watcher) run(ctx context.Context) error {
 		}
 		filterSockets(snap, w.flt)
 		if i == 0 {
-			w.g.warn(snap)
+			w.warn(snap)
 		}
 		if err := w.step(prev, snap); err != nil {
 			return err
@@ -208,6 +223,25 @@ func (w *watcher) run(ctx context.Context) error {
 		prev = snap
 	}
 	return nil
+}
+
+// warn prints the first snapshot's warnings; under the full-screen view
+// it keeps them for when the view ends and shows the first line.
+func (w *watcher) warn(snap *sockscope.Snapshot) {
+	if w.send == nil {
+		w.g.warn(snap)
+		return
+	}
+	var b bytes.Buffer
+	errOut := w.g.io.ErrOut
+	w.g.io.ErrOut = &b
+	w.g.warn(snap)
+	w.g.io.ErrOut = errOut
+	if b.Len() > 0 {
+		w.notes = b.String()
+		first, _, _ := strings.Cut(w.notes, "\n")
+		w.send(tuiNoteMsg{first})
+	}
 }
 
 // pace sets the lag a refresh starting at start reports: when the
@@ -327,6 +361,11 @@ func (w *watcher) destroyed(ev sockscope.DestroyEvent) error {
 	}
 	delete(w.known, ev.Cookie)
 	w.gone[ev.Cookie] = true
+	if w.send != nil {
+		w.betweenRemoved++
+		w.send(tuiDestroyMsg{key: s.Key()})
+		return nil
+	}
 	if w.g.output != "ndjson" {
 		w.betweenRemoved++
 		return nil
@@ -384,6 +423,11 @@ func (w *watcher) step(prev, snap *sockscope.Snapshot) error {
 		if s.Cookie != 0 {
 			w.known[s.Cookie] = s
 		}
+	}
+	if w.send != nil {
+		w.send(tuiSnapMsg{snap: snap, evs: evs, between: w.betweenRemoved, lag: w.lag, first: prev == nil})
+		w.betweenRemoved = 0
+		return nil
 	}
 	if w.g.output == "ndjson" {
 		return w.writeEvents(evs)

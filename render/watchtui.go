@@ -69,7 +69,7 @@ type WatchScreen struct {
 }
 
 // WatchKeysHelp is the status line's key help.
-const WatchKeysHelp = "↑↓ jk PgUp PgDn Home End scroll · s/S sort · r reverse · / filter · space pause · q quit"
+const WatchKeysHelp = "q quit · / filter · space pause · s/S sort · r reverse · ↑↓ jk PgUp PgDn Home End scroll"
 
 // WatchPageRows returns how many socket rows a screen of height rows
 // shows, with and without the prompt's error lines.
@@ -100,16 +100,14 @@ func (sc WatchScreen) Render(st Style) string {
 	lines = append(lines, fitLine(sc.header(st.Color), w))
 
 	st.TTY = true
-	head := append([]string{" "}, SocketHeader(st)...)
-	head = append(head, "AGE")
+	head := append([]string{" ", "AGE"}, SocketHeader(st)...)
 	cells := make([][]Cell, len(sc.Rows))
 	widths := make([]int, len(head))
 	for i, s := range head {
 		widths[i] = textCells(s)
 	}
 	for i, r := range sc.Rows {
-		row := append([]Cell{{Text: markText(r.Mark)}}, SocketRow(r.Socket, st)...)
-		row = append(row, Cell{Text: ageText(r, sc.Now)})
+		row := append([]Cell{{Text: markText(r.Mark)}, {Text: ageText(r, sc.Now)}}, SocketRow(r.Socket, st)...)
 		for j, c := range row {
 			if j < len(widths) {
 				widths[j] = max(widths[j], textCells(c.Text))

@@ -216,12 +216,12 @@ func (m *watchModel) promptKey(k tea.KeyMsg) {
 	}
 }
 
-// filterErrText is a filter's error for the prompt: the caret message of
-// a syntax error, else the error's text.
+// filterErrText is a filter's error for the prompt: what is wrong and the
+// caret message of a syntax error, else the error's text.
 func filterErrText(err error) string {
 	var se *query.SyntaxError
 	if errors.As(err, &se) {
-		return se.Caret()
+		return "filter: " + se.Msg + "\n" + se.Caret()
 	}
 	return err.Error()
 }

@@ -87,7 +87,7 @@ func (h *tuiHarness) keys(keys ...tea.KeyMsg) tea.Cmd {
 	return cmd
 }
 
-func runes(s string) tea.KeyMsg { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
+func runes(s string) tea.KeyMsg    { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
 func key(t tea.KeyType) tea.KeyMsg { return tea.KeyMsg{Type: t} }
 
 // typeText types s at the prompt, a key press per rune.

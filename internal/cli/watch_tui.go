@@ -390,8 +390,28 @@ func useTUI(g *globals, o *watchOptions) bool {
 	if !ok || !term.IsTerminal(int(in.Fd())) {
 		return false
 	}
-	out, ok := g.io.Out.(*os.File)
-	return ok && term.IsTerminal(int(out.Fd()))
+	out := terminalOut(g.io.Out)
+	return out != nil && term.IsTerminal(int(out.Fd()))
+}
+
+// terminalOut returns the file under Main's wrappers of the output
+// (ctxWriter, errWriter), nil if it is no file. The view writes to it
+// directly: bubbletea then sizes the view itself and follows the
+// terminal's resizing, and its last writes, which leave the alternate
+// screen, go through when an interrupt ended ctx.
+func terminalOut(w io.Writer) *os.File {
+	for {
+		switch x := w.(type) {
+		case ctxWriter:
+			w = x.w
+		case *errWriter:
+			w = x.w
+		case *os.File:
+			return x
+		default:
+			return nil
+		}
+	}
 }
 
 // runTUI runs the watcher in the background, feeding the full-screen
@@ -404,7 +424,7 @@ func (w *watcher) runTUI(ctx context.Context) error {
 	if width, height, err := w.g.io.TermSize(); err == nil {
 		m.width, m.height = width, height
 	}
-	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(w.g.io.In), tea.WithOutput(w.g.io.Out),
+	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(w.g.io.In), tea.WithOutput(terminalOut(w.g.io.Out)),
 		tea.WithAltScreen(), tea.WithoutSignalHandler())
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()

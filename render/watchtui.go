@@ -45,10 +45,11 @@ type WatchScreen struct {
 	// Interval is the time between snapshots; Lag, when not 0, the time
 	// the last two refreshes actually took (see WatchFrame.Lag).
 	Interval, Lag time.Duration
-	// Rows are the rows to show, sorted and filtered; Offset is the index
-	// of the first one on screen.
-	Rows   []WatchRow
-	Offset int
+	// Rows are the rows to show, sorted and filtered, from the first one
+	// on screen (those past the screen's height are left out); Offset is
+	// that row's index among Total.
+	Rows          []WatchRow
+	Offset, Total int
 	// Width and Height are the terminal's size; 0 means unknown (80x24).
 	Width, Height int
 	// Sort names the sort column, Desc its direction.
@@ -100,20 +101,24 @@ func (sc WatchScreen) Render(st Style) string {
 	lines = append(lines, fitLine(sc.header(st.Color), w))
 
 	st.TTY = true
+	// Only the rows on screen are formatted, and the columns fit them:
+	// a frame costs the same with ten sockets or a hundred thousand.
+	page := WatchPageRows(h, sc.PromptErr)
+	shown := sc.Rows[:min(page, len(sc.Rows))]
 	head := append([]string{" ", "AGE"}, SocketHeader(st)...)
-	cells := make([][]Cell, len(sc.Rows))
+	cells := make([][]Cell, 0, len(shown))
 	widths := make([]int, len(head))
 	for i, s := range head {
 		widths[i] = textCells(s)
 	}
-	for i, r := range sc.Rows {
+	for _, r := range shown {
 		row := append([]Cell{{Text: markText(r.Mark)}, {Text: ageText(r, sc.Now)}}, SocketRow(r.Socket, st)...)
 		for j, c := range row {
 			if j < len(widths) {
 				widths[j] = max(widths[j], textCells(c.Text))
 			}
 		}
-		cells[i] = row
+		cells = append(cells, row)
 	}
 	hc := make([]Cell, len(head))
 	for i, s := range head {
@@ -121,16 +126,14 @@ func (sc WatchScreen) Render(st Style) string {
 	}
 	lines = append(lines, Paint(fitLine(alignCells(hc, widths, false), w), Bold, st.Color))
 
-	page := WatchPageRows(h, sc.PromptErr)
-	end := min(sc.Offset+page, len(sc.Rows))
-	for i := max(sc.Offset, 0); i < end; i++ {
-		r := sc.Rows[i]
-		closed := r.Mark == MarkClosed
-		line := fitLine(alignCells(cells[i], widths, st.Color && !closed), w)
+	for i, row := range cells {
+		mark := shown[i].Mark
+		closed := mark == MarkClosed
+		line := fitLine(alignCells(row, widths, st.Color && !closed), w)
 		switch {
 		case closed && st.Color:
 			line = "\x1b[2;9m" + line + reset
-		case r.Mark == MarkAdded && st.Color:
+		case mark == MarkAdded && st.Color:
 			line = sgr[Bold] + line + reset
 		}
 		lines = append(lines, line)
@@ -193,11 +196,11 @@ func (sc WatchScreen) status(w, page int, color bool) string {
 		return fitLine("/"+Sanitize(sc.Input)+"█", w)
 	}
 	var pos string
-	if len(sc.Rows) == 0 {
+	if sc.Total == 0 {
 		pos = "no rows"
 	} else {
-		first := min(sc.Offset+1, len(sc.Rows))
-		pos = "rows " + strconv.Itoa(first) + "-" + strconv.Itoa(min(sc.Offset+page, len(sc.Rows))) + " of " + strconv.Itoa(len(sc.Rows))
+		first := min(sc.Offset+1, sc.Total)
+		pos = "rows " + strconv.Itoa(first) + "-" + strconv.Itoa(min(sc.Offset+page, sc.Total)) + " of " + strconv.Itoa(sc.Total)
 	}
 	msg := WatchKeysHelp
 	if sc.Message != "" {

@@ -84,6 +84,10 @@ type watchModel struct {
 	promptErr  string
 	message    string
 
+	// vis caches visible(): the rows on screen, filtered and sorted;
+	// nil when something they depend on changed.
+	vis []*tuiRow
+
 	err  error
 	quit bool
 }
@@ -166,10 +170,13 @@ func (m *watchModel) key(k tea.KeyMsg) bool {
 			m.togglePause()
 		case "s":
 			m.sort = (m.sort + 1) % len(tuiSorts)
+			m.vis = nil
 		case "S":
 			m.sort = (m.sort + len(tuiSorts) - 1) % len(tuiSorts)
+			m.vis = nil
 		case "r":
 			m.desc = !m.desc
+			m.vis = nil
 		case "/":
 			m.prompting = true
 			m.input = []rune(m.filterText)
@@ -184,6 +191,7 @@ func (m *watchModel) promptKey(k tea.KeyMsg) {
 	switch k.Type {
 	case tea.KeyEnter:
 		text := strings.TrimSpace(string(m.input))
+		m.vis = nil
 		if text == "" {
 			m.filter, m.filterText = nil, ""
 			m.prompting, m.promptErr = false, ""
@@ -227,6 +235,7 @@ func filterErrText(err error) string {
 }
 
 func (m *watchModel) togglePause() {
+	m.vis = nil
 	if m.frozen != nil {
 		m.frozen = nil
 		return
@@ -244,6 +253,7 @@ func (m *watchModel) togglePause() {
 // destroy event) closed; marks fade and closed rows go after tuiLinger
 // refreshes.
 func (m *watchModel) refresh(msg tuiSnapMsg) {
+	m.vis = nil
 	for k, r := range m.rows {
 		if r.left > 0 {
 			r.left--
@@ -289,8 +299,12 @@ func (m *watchModel) refresh(msg tuiSnapMsg) {
 	m.head = h
 }
 
-// visible returns the rows on screen, filtered and sorted.
+// visible returns the rows on screen, filtered and sorted. A destroy
+// event changes a row's mark only, not the order: the cache stays.
 func (m *watchModel) visible() []*tuiRow {
+	if m.vis != nil {
+		return m.vis
+	}
 	var all []*tuiRow
 	if m.frozen != nil {
 		all = slices.Clone(m.frozen)
@@ -304,24 +318,33 @@ func (m *watchModel) visible() []*tuiRow {
 		all = slices.DeleteFunc(all, func(r *tuiRow) bool { return !m.filter.Match(r.Socket) })
 	}
 	by := tuiSorts[m.sort]
+	var procs map[*tuiRow]string
+	if by == "process" {
+		procs = make(map[*tuiRow]string, len(all))
+		for _, r := range all {
+			procs[r] = render.HolderText(r.Socket.Holders, 0)
+		}
+	}
 	slices.SortFunc(all, func(a, b *tuiRow) int {
-		c := compareRows(by, a, b)
+		c := compareRows(by, a, b, procs)
 		if m.desc {
 			c = -c
 		}
 		if c == 0 {
-			c = compareRows("local", a, b)
+			c = compareRows("local", a, b, nil)
 		}
 		if c == 0 {
 			c = cmp.Or(cmp.Compare(a.key.NetNS, b.key.NetNS), cmp.Compare(a.key.Cookie, b.key.Cookie), cmp.Compare(a.key.Inode, b.key.Inode))
 		}
 		return c
 	})
+	m.vis = all
 	return all
 }
 
-// compareRows orders two rows by a sort column.
-func compareRows(by string, a, b *tuiRow) int {
+// compareRows orders two rows by a sort column; procs holds the rows'
+// holders' text for the process column.
+func compareRows(by string, a, b *tuiRow, procs map[*tuiRow]string) int {
 	x, y := a.Socket, b.Socket
 	switch by {
 	case "local":
@@ -339,7 +362,7 @@ func compareRows(by string, a, b *tuiRow) int {
 			}
 			return 1
 		}
-		return strings.Compare(render.HolderText(x.Holders, 0), render.HolderText(y.Holders, 0))
+		return strings.Compare(procs[a], procs[b])
 	case "age":
 		// Youngest first.
 		return b.Seen.Compare(a.Seen)
@@ -364,11 +387,14 @@ func (m *watchModel) View() string {
 		sc = m.frozenHead
 	}
 	vis := m.visible()
-	sc.Rows = make([]render.WatchRow, len(vis))
-	for i, r := range vis {
+	page := render.WatchPageRows(m.height, m.promptErr)
+	start := min(m.offset, len(vis))
+	shown := vis[start:min(start+page, len(vis))]
+	sc.Rows = make([]render.WatchRow, len(shown))
+	for i, r := range shown {
 		sc.Rows[i] = r.WatchRow
 	}
-	sc.Offset = m.offset
+	sc.Offset, sc.Total = start, len(vis)
 	sc.Width, sc.Height = m.width, m.height
 	sc.Sort, sc.Desc = tuiSorts[m.sort], m.desc
 	sc.Filter, sc.Paused = m.filterText, m.frozen != nil

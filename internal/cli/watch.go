@@ -29,19 +29,37 @@ type watchOptions struct {
 func newWatchCmd(g *globals) *cobra.Command {
 	o := &watchOptions{}
 	cmd := &cobra.Command{
-		Use:   "watch [-tuwxlaenp46] [--interval D] [--count N] [FILTER...]",
-		Short: "Show sockets as they come and go: a live table, or an event stream",
+		Use:   "watch [-tuwxlaenp46] [--interval D] [--count N] [--no-tui] [FILTER...]",
+		Short: "Show sockets as they come and go: a full-screen view, a live table, or an event stream",
 		Long: `Take a snapshot every --interval, with the same flags and filter as ls, and
 compare it with the previous one by socket cookie.
 
-On a terminal the screen is redrawn each time: a header with the number of
-sockets and how many were added (+), removed (-) and changed (~, a new
-state, peer or queue length) since the last refresh, then the table, new
-rows marked '+' and changed ones '~'. Like top, the table is cut to the
-terminal's height, new and changed rows kept first, and a last line says
-how many rows are not shown: a filter narrows it. When a refresh takes
-longer than --interval (many sockets, holders, a busy machine), the next
-header says so with the real pace: "(every 1s; lagging: every 2.3s)".
+On a terminal (input and output) it is a full-screen view: a header with
+the time, the number of sockets, how many were added (+), removed (-) and
+changed (~, a new state, peer or queue length) in the last refresh, the
+pace, the sort and the view's filter; then the table, as many rows as fit.
+New rows are marked '+' and changed ones '~' for 3 refreshes; closed rows
+stay 3 refreshes, marked '-' (dimmed and struck through in color). The
+AGE column is the time since watch first saw the socket (">" for sockets
+already there when it started). Keys:
+  arrows, j/k, PgUp/PgDn, Home/End (g/G)  scroll
+  s / S           next / previous sort column: local, remote, state,
+                  process, age
+  r               reverse the sort
+  space, p        pause: keep the last frame (refreshes go on behind it)
+  /               filter: the same language as FILTER, narrowing what
+                  watch collects; Enter applies it (an empty one clears
+                  it), a mistake is shown with a caret, Esc leaves
+  q, Ctrl-C       quit (status 0)
+When a refresh takes longer than --interval (many sockets, holders, a busy
+machine), the header says so with the real pace: "(every 1s; lagging:
+every 2.3s)". Notes on what could not be seen are printed when it quits.
+
+With --no-tui or --count, or when the input is not a terminal, the table
+is redrawn each time instead, new rows marked '+' and changed ones '~'.
+Like top, it is cut to the terminal's height, new and changed rows kept
+first, and a last line says how many rows are not shown: a filter narrows
+it. The header shows the same counts and lag.
 
 With -o ndjson (the default when the output is not a terminal) it prints
 one JSON object per event, one line each:

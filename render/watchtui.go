@@ -167,10 +167,14 @@ func (sc WatchScreen) promptErrLines() []string {
 // the sort, the filter and "paused".
 func (sc WatchScreen) header(color bool) string {
 	var b strings.Builder
-	b.WriteString(Paint(sc.Taken.Format("15:04:05"), Bold, color))
-	b.WriteString("  ")
-	b.WriteString(countOf(sc.Sockets, "socket", "sockets"))
-	b.WriteString("  +" + strconv.Itoa(sc.Added) + " -" + strconv.Itoa(sc.Removed) + " ~" + strconv.Itoa(sc.Changed))
+	if sc.Taken.IsZero() {
+		b.WriteString(Paint("taking the first snapshot…", Bold, color))
+	} else {
+		b.WriteString(Paint(sc.Taken.Format("15:04:05"), Bold, color))
+		b.WriteString("  ")
+		b.WriteString(countOf(sc.Sockets, "socket", "sockets"))
+		b.WriteString("  +" + strconv.Itoa(sc.Added) + " -" + strconv.Itoa(sc.Removed) + " ~" + strconv.Itoa(sc.Changed))
+	}
 	b.WriteString("  (every " + sc.Interval.String())
 	if sc.Lag > 0 {
 		b.WriteString("; " + Paint("lagging: every "+roundLag(sc.Lag).String(), Yellow, color))

@@ -155,32 +155,51 @@ func (m *watchModel) key(k tea.KeyMsg) bool {
 	case tea.KeyEsc:
 		m.promptErr = ""
 	case tea.KeyRunes:
-		switch string(k.Runes) {
-		case "q":
-			return true
-		case "k":
-			m.offset--
-		case "j":
-			m.offset++
-		case "g":
-			m.offset = 0
-		case "G":
-			m.offset = len(m.visible())
-		case "p", " ":
-			m.togglePause()
-		case "s":
-			m.sort = (m.sort + 1) % len(tuiSorts)
-			m.vis = nil
-		case "S":
-			m.sort = (m.sort + len(tuiSorts) - 1) % len(tuiSorts)
-			m.vis = nil
-		case "r":
-			m.desc = !m.desc
-			m.vis = nil
-		case "/":
-			m.prompting = true
-			m.input = []rune(m.filterText)
+		if k.Paste {
+			return false // text pasted outside the prompt is no command
 		}
+		// Keys typed faster than they are read come as one message.
+		for i, r := range k.Runes {
+			if m.prompting {
+				m.input = append(m.input, k.Runes[i:]...)
+				break
+			}
+			if m.runeKey(r) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// runeKey handles a character key outside the prompt; it reports whether
+// the view should quit.
+func (m *watchModel) runeKey(r rune) bool {
+	switch r {
+	case 'q':
+		return true
+	case 'k':
+		m.offset--
+	case 'j':
+		m.offset++
+	case 'g':
+		m.offset = 0
+	case 'G':
+		m.offset = len(m.visible())
+	case 'p', ' ':
+		m.togglePause()
+	case 's':
+		m.sort = (m.sort + 1) % len(tuiSorts)
+		m.vis = nil
+	case 'S':
+		m.sort = (m.sort + len(tuiSorts) - 1) % len(tuiSorts)
+		m.vis = nil
+	case 'r':
+		m.desc = !m.desc
+		m.vis = nil
+	case '/':
+		m.prompting = true
+		m.input = []rune(m.filterText)
 	}
 	return false
 }

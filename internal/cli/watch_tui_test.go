@@ -421,3 +421,25 @@ func TestWatchTUIQuitAndLag(t *testing.T) {
 		t.Errorf("q at the prompt: cmd %v, input %q", cmd, string(h.m.input))
 	}
 }
+
+// TestWatchTUIKeyBursts feeds keys as bubbletea delivers keys typed
+// faster than they are read (several runes in one message) and pasted
+// text, and the frame shown before the first snapshot.
+func TestWatchTUIKeyBursts(t *testing.T) {
+	h := newTUIHarness(t, render.Style{TTY: true, Numeric: true}, 100, 12)
+	if v := h.m.View(); !strings.Contains(v, "taking the first snapshot…") || !strings.Contains(v, "no rows") {
+		t.Errorf("frame before the first snapshot:\n%s", v)
+	}
+	h.snap(tcpSock(1, "127.0.0.1:22", "", sockscope.Listen, ""))
+	h.keys(runes("ss"))
+	if got := tuiSorts[h.m.sort]; got != "state" {
+		t.Errorf(`"ss" in one message: sort %q, want "state"`, got)
+	}
+	if cmd := h.keys(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q"), Paste: true}); cmd != nil {
+		t.Error("a pasted q quit the view")
+	}
+	h.keys(runes("/stat x"), key(tea.KeyEnter))
+	if !h.m.prompting || string(h.m.input) != "stat x" || !strings.Contains(h.m.promptErr, "^") {
+		t.Errorf(`"/stat x" in one message: prompting %v, input %q, error %q`, h.m.prompting, string(h.m.input), h.m.promptErr)
+	}
+}

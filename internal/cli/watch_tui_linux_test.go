@@ -164,3 +164,29 @@ func TestWatchNoTUIOnPTY(t *testing.T) {
 		t.Errorf("--no-tui: want the line mode's clear-and-redraw, not the alternate screen: %q", s)
 	}
 }
+
+// TestWatchTUIClosedOnPTY closes the test's listener while the view
+// watches it: its row stays, marked closed (dimmed and struck through),
+// and the header counts the removal.
+func TestWatchTUIClosedOnPTY(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	port := ln.Addr().(*net.TCPAddr).Port
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	kb, _, out, done := startWatchPTY(t, ctx, "watch", "-tln", "--interval", "50ms", "sport = :"+strconv.Itoa(port))
+	out.waitFor(t, addr, 10*time.Second)
+	ln.Close()
+	out.waitFor(t, "\x1b[2;9m-", 10*time.Second)
+	out.waitFor(t, "0 sockets  +0 -1 ~0", 10*time.Second)
+	if _, err := kb.Write([]byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	if code := waitExit(t, done, 10*time.Second); code != 0 {
+		t.Errorf("watch ended with %d after q, want 0", code)
+	}
+}

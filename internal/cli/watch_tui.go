@@ -435,28 +435,18 @@ func useTUI(g *globals, o *watchOptions) bool {
 	if !ok || !term.IsTerminal(int(in.Fd())) {
 		return false
 	}
-	out := terminalOut(g.io.Out)
+	out := terminalOut(g)
 	return out != nil && term.IsTerminal(int(out.Fd()))
 }
 
-// terminalOut returns the file under Main's wrappers of the output
-// (ctxWriter, errWriter), nil if it is no file. The view writes to it
-// directly: bubbletea then sizes the view itself and follows the
-// terminal's resizing, and its last writes, which leave the alternate
+// terminalOut returns the output as Main was given it (g.rawOut, under
+// its wrappers ctxWriter and errWriter), nil if it is no file. The view
+// writes to it directly: bubbletea then sizes the view itself and follows
+// the terminal's resizing, and its last writes, which leave the alternate
 // screen, go through when an interrupt ended ctx.
-func terminalOut(w io.Writer) *os.File {
-	for {
-		switch x := w.(type) {
-		case ctxWriter:
-			w = x.w
-		case *errWriter:
-			w = x.w
-		case *os.File:
-			return x
-		default:
-			return nil
-		}
-	}
+func terminalOut(g *globals) *os.File {
+	f, _ := g.rawOut.(*os.File)
+	return f
 }
 
 // runTUI runs the watcher in the background, feeding the full-screen
@@ -469,7 +459,7 @@ func (w *watcher) runTUI(ctx context.Context) error {
 	if width, height, err := w.g.io.TermSize(); err == nil {
 		m.width, m.height = width, height
 	}
-	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(w.g.io.In), tea.WithOutput(terminalOut(w.g.io.Out)),
+	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(w.g.io.In), tea.WithOutput(terminalOut(w.g)),
 		tea.WithAltScreen(), tea.WithoutSignalHandler())
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()

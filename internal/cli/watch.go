@@ -51,6 +51,7 @@ already there when it started). Keys:
                   watch collects; Enter applies it (an empty one clears
                   it), a mistake is shown with a caret, Esc leaves
   q, Ctrl-C       quit (status 0)
+  Ctrl-Z          suspend (fg brings it back)
 When a refresh takes longer than --interval (many sockets, holders, a busy
 machine), the header says so with the real pace: "(every 1s; lagging:
 every 2.3s)". Notes on what could not be seen are printed when it quits.

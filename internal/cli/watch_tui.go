@@ -105,6 +105,11 @@ func (m *watchModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 	case tea.KeyMsg:
+		if msg.Type == tea.KeyCtrlZ {
+			// The terminal is raw: Ctrl-Z is a key. Suspend as the
+			// shell's job control would, the terminal restored.
+			return m, tea.Suspend
+		}
 		if m.key(msg) {
 			m.quit = true
 			return m, tea.Quit

@@ -416,6 +416,11 @@ func TestWatchTUIQuitAndLag(t *testing.T) {
 			t.Errorf("%v: command does not quit", k)
 		}
 	}
+	if _, cmd := newWatchModel(render.Style{}, time.Second).Update(key(tea.KeyCtrlZ)); cmd == nil {
+		t.Error("Ctrl-Z: no command, want tea.Suspend")
+	} else if _, ok := cmd().(tea.SuspendMsg); !ok {
+		t.Error("Ctrl-Z does not suspend")
+	}
 	// q at the prompt is text, not quit.
 	if cmd := h.keys(runes("/"), runes("q")); cmd != nil || string(h.m.input) != "q" {
 		t.Errorf("q at the prompt: cmd %v, input %q", cmd, string(h.m.input))

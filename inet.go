@@ -9,7 +9,6 @@ import (
 
 	"github.com/sockscope/sockscope/internal/procnet"
 	"github.com/sockscope/sockscope/internal/sockdiag"
-	"golang.org/x/sys/unix"
 )
 
 // inetTable is one inet protocol: its sock_diag protocol number and its
@@ -21,10 +20,10 @@ type inetTable struct {
 }
 
 var inetProtos = []inetTable{
-	{TCP, unix.IPPROTO_TCP, "tcp"},
-	{UDP, unix.IPPROTO_UDP, "udp"},
-	{UDPLite, 136, "udplite"}, // IPPROTO_UDPLITE (not defined by x/sys/unix on every OS),
-	{Raw, unix.IPPROTO_RAW, "raw"},
+	{TCP, sockdiag.ProtoTCP, "tcp"},
+	{UDP, sockdiag.ProtoUDP, "udp"},
+	{UDPLite, sockdiag.ProtoUDPLite, "udplite"},
+	{Raw, sockdiag.ProtoRaw, "raw"},
 }
 
 var inetFamilies = [...]Family{FamilyInet, FamilyInet6}

@@ -2,7 +2,6 @@ package sockscope_test
 
 import (
 	"fmt"
-	"net/netip"
 	"os"
 	"runtime"
 	"testing"
@@ -77,5 +76,3 @@ func (n *testNet) Options() sockscope.Options {
 	}
 	return sockscope.Options{}
 }
-
-func mustAddrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }

@@ -401,9 +401,7 @@ func measure(ctx context.Context, nsPath string, argv []string) (sample, error) 
 		return sample{}, cerr
 	}
 	s := sample{wall: wall, rows: lc.n}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		s.maxRSS = ru.Maxrss
-	}
+	s.maxRSS = peakRSS(cmd.ProcessState)
 	return s, nil
 }
 

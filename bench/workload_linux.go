@@ -256,3 +256,11 @@ func connect(fd int, sa unix.Sockaddr) error {
 	}
 	return errors.New("connect did not finish")
 }
+
+// peakRSS is the child's peak resident set in KiB (wait4's ru_maxrss), or 0.
+func peakRSS(ps *os.ProcessState) int64 {
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss
+	}
+	return 0
+}

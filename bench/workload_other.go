@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"time"
 )
@@ -33,3 +34,6 @@ func benchNetNS(context.Context, config, string, *report) error {
 func holdNetNS(context.Context, config) error {
 	return fmt.Errorf("bench: not supported on %s", runtime.GOOS)
 }
+
+// peakRSS is not measured outside Linux.
+func peakRSS(*os.ProcessState) int64 { return 0 }

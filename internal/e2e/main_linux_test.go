@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -41,9 +40,10 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		binary = filepath.Join(dir, "sockscope")
-		gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if p, err := exec.LookPath("go"); err == nil {
-			gobin = p
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: the go command builds the binary under test: %v\n", err)
+			return 1
 		}
 		cmd := exec.Command(gobin, "build", "-o", binary, "github.com/sockscope/sockscope/cmd/sockscope")
 		cmd.Stderr = os.Stderr

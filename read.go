@@ -149,7 +149,7 @@ func (c watchedCtx) Err() error {
 // readNamespace reads every selected table of the namespace the calling
 // thread is in: from sock_diag, or from /proc/thread-self/net (not
 // /proc/self/net, which is the thread-group leader's namespace, not a
-// setns'd thread's: kernel.md N3) where sock_diag cannot answer.
+// setns'd thread's: docs/kernel.md N3) where sock_diag cannot answer.
 func (b *builder) readNamespace(ctx context.Context) error {
 	conn, err := b.dial()
 	if err != nil {

@@ -83,7 +83,7 @@ type BindResult struct {
 	// Depends.
 	DependsOn []string
 	// CacheDependent reports that the answer turns on the port's TCP
-	// bind-bucket cache (kernel.md Q3): the kernel remembers whether every
+	// bind-bucket cache (docs/kernel.md Q3): the kernel remembers whether every
 	// earlier bind to the port had SO_REUSEADDR or SO_REUSEPORT, and when
 	// that cache matches it skips the conflict check. The cache depends on
 	// the order of past binds, including sockets since closed, which no
@@ -95,7 +95,7 @@ type BindResult struct {
 
 // CheckBind predicts the outcome of bind(2) (and listen(2) when
 // req.Listen) on a new socket, from the sockets in snap, following the
-// kernel's rules (kernel.md B0-B5, Q1-Q3). Hidden options of existing
+// kernel's rules (docs/kernel.md B0-B5, Q1-Q3). Hidden options of existing
 // sockets come from flags (nil: all unknown) and from sound inferences.
 // It never guesses: where a hidden input decides, the verdict is Depends.
 func CheckBind(snap *sockscope.Snapshot, req BindRequest, env Env, flags FlagFunc) BindResult {
@@ -153,7 +153,7 @@ func autobindRule(req BindRequest, env Env) string {
 	return fmt.Sprintf("port 0 asks the kernel to choose a random free port from net.ipv4.ip_local_port_range (%d-%d)", lo, hi)
 }
 
-// inferListeners applies kernel.md O2 to TCP listeners: two LISTEN sockets
+// inferListeners applies docs/kernel.md O2 to TCP listeners: two LISTEN sockets
 // on identical (family, address, device, v6only) both have SO_REUSEPORT; so
 // do overlapping listeners (the only way past the listen() check).
 func inferListeners(owners []*view) {
@@ -248,7 +248,7 @@ func tcpPhase(n *view, owners []*view, name string) phase {
 }
 
 // fastPathPossible reports whether inet_csk_get_port's fast path might skip
-// the conflict walk (kernel.md Q3), judged from the sockets that still own
+// the conflict walk (docs/kernel.md Q3), judged from the sockets that still own
 // the port. An owner known to lack SO_REUSEADDR, or any listener, means
 // tb->fastreuse is not positive; tb->fastreuseport can only match the new
 // socket if some owner with SO_REUSEPORT and the same uid set it to an
@@ -310,7 +310,7 @@ func fastPathPossible(n *view, owners []*view, atListen bool) bool {
 }
 
 // cacheRuledOut reports whether a listener the bind-bucket cache must
-// have passed keeps the cache from letting n through (kernel.md Q3).
+// have passed keeps the cache from letting n through (docs/kernel.md Q3).
 //
 // A listener L known to lack SO_REUSEPORT reset the cache when it called
 // listen() (inet_csk_get_port runs again there, and

@@ -8,7 +8,7 @@ import (
 )
 
 // b0 holds the state of the checks bind(2) makes before any conflict test
-// (kernel.md B0). Each step returns nil when the bind gets past it, or
+// (docs/kernel.md B0). Each step returns nil when the bind gets past it, or
 // the failure.
 type b0 struct {
 	req  BindRequest

@@ -90,7 +90,7 @@ func runCacheCase(t *testing.T, socks []kSock, req BindRequest) (BindResult, str
 	return res, kernel
 }
 
-// TestCacheKernel checks the bind-bucket cache rule (kernel.md Q3) where
+// TestCacheKernel checks the bind-bucket cache rule (docs/kernel.md Q3) where
 // a listener without SO_REUSEPORT decides whether the cache can matter.
 func TestCacheKernel(t *testing.T) {
 	t.Run("listener without reuseport rules the cache out", func(t *testing.T) {

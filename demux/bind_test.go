@@ -9,7 +9,7 @@ import (
 	"github.com/sockscope/sockscope"
 )
 
-// TestB2Matrix checks the overlap table of kernel.md B2 in both bind orders,
+// TestB2Matrix checks the overlap table of docs/kernel.md B2 in both bind orders,
 // for TCP and UDP, with no reuse options anywhere: overlap means EADDRINUSE.
 func TestB2Matrix(t *testing.T) {
 	type addr struct {
@@ -62,7 +62,7 @@ func TestB2Matrix(t *testing.T) {
 	}
 }
 
-// TestB3 checks the TCP sharing rules (kernel.md B3) with known flags.
+// TestB3 checks the TCP sharing rules (docs/kernel.md B3) with known flags.
 func TestB3(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -286,7 +286,7 @@ func TestQ2(t *testing.T) {
 	wantVerdict(t, CheckBind(k.snap, BindRequest{Proto: sockscope.UDP, Addr: netip.MustParseAddrPort("127.0.0.1:9000"), ReusePort: true, UID: 1}, envRoot(), k.truth), OK, "")
 }
 
-// TestQ3 is kernel.md's bind-bucket cache example: the full check fails,
+// TestQ3 is the bind-bucket cache example of docs/kernel.md Q3: the full check fails,
 // but the cache may let the bind through, so the answer is "depends".
 func TestQ3(t *testing.T) {
 	f := newFx()

@@ -9,7 +9,7 @@ import (
 	"github.com/sockscope/sockscope"
 )
 
-// checkUDP follows udp_lib_lport_inuse (kernel.md B4, Q2): the port's hash
+// checkUDP follows udp_lib_lport_inuse (docs/kernel.md B4, Q2): the port's hash
 // chain is walked in order; sockets that overlap and do not both have
 // SO_REUSEADDR are looked at, and the first one decides: both SO_REUSEPORT
 // and the same uid let the bind succeed at once, anything else fails.

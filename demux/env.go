@@ -5,7 +5,7 @@ import (
 )
 
 // Env holds the facts of a network namespace, and of the caller, that decide
-// a bind before any other socket is looked at (kernel.md B0, B6).
+// a bind before any other socket is looked at (docs/kernel.md B0, B6).
 //
 // Collection packages read it from the kernel (internal/sysenv.Load, for
 // the calling thread's namespace); [DefaultEnv] gives the Linux defaults. The zero Env describes a namespace with no local address in

@@ -10,7 +10,7 @@ import (
 // IngressDevice is the device a segment to dst arrives on when it is sent
 // from this host: the interface that has dst as an address, or the
 // loopback interface whose prefix holds it (127.0.0.2 on lo), as the
-// kernel's local route says (kernel.md 0.4). It returns 0 when no
+// kernel's local route says (docs/kernel.md 0.4). It returns 0 when no
 // interface owns dst.
 func IngressDevice(ifaces []sockscope.Interface, dst netip.Addr) uint32 {
 	dst = dst.WithZone("").Unmap()

@@ -71,7 +71,7 @@ type Segment struct {
 	// port it is sent to. v4-mapped addresses are treated as IPv4.
 	Src, Dst netip.AddrPort
 	// Ifindex is the ingress device (the kernel's dif). For traffic sent
-	// from this host it is the device that owns Dst, not lo (kernel.md
+	// from this host it is the device that owns Dst, not lo (docs/kernel.md
 	// 0.4; [IngressDevice]). 0 means "no device": sockets bound to a
 	// device never match.
 	Ifindex uint32
@@ -114,7 +114,7 @@ type LookupResult struct {
 	Candidates []*sockscope.Socket
 	// Ambiguity says, for OneOf, what picks among the candidates.
 	Ambiguity Ambiguity
-	// Steps follow the kernel's lookup order (kernel.md T1-T9, U1-U6).
+	// Steps follow the kernel's lookup order (docs/kernel.md T1-T9, U1-U6).
 	Steps []Step
 	// KernelPick reports that the kernel's own lookup named Socket among
 	// several possible receivers ([WithKernel]): the member of a
@@ -130,7 +130,7 @@ type LookupResult struct {
 }
 
 // Lookup predicts which socket of snap receives seg, following the
-// kernel's demultiplexing (kernel.md section 1 and 2). Hidden options
+// kernel's demultiplexing (docs/kernel.md, sections T and U). Hidden options
 // come from flags (nil: unknown) and from sound inferences; where they, the
 // reuseport hash or the CPU a datagram arrives on could change the answer,
 // the verdict is OneOf with every possible receiver and the Ambiguity that

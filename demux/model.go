@@ -51,7 +51,7 @@ func or3(ts ...sockscope.Tristate) sockscope.Tristate {
 func not3(t sockscope.Tristate) sockscope.Tristate { return -t }
 
 // v6Loopback4 is the IPv4 shadow address (LOOPBACK4_IPV6) of an AF_INET6
-// socket bound or connected to a real IPv6 address (kernel.md 0.2).
+// socket bound or connected to a real IPv6 address (docs/kernel.md 0.2).
 var v6Loopback4 = netip.AddrFrom4([4]byte{127, 0, 0, 6})
 
 var v4Any = netip.AddrFrom4([4]byte{})

@@ -1,6 +1,6 @@
 // Package holders finds which processes hold which sockets: it scans
 // /proc/PID/fd for links of the form socket:[INODE] and maps each socket
-// inode to every (process, fd) that refers to it (kernel.md N1). One socket
+// inode to every (process, fd) that refers to it (docs/kernel.md N1). One socket
 // may have many holders (fork, prefork servers, SCM_RIGHTS), or none
 // (TIME_WAIT, orphans, kernel sockets, sockets in flight).
 //

@@ -19,7 +19,7 @@
 // # Network namespaces
 //
 // /proc/net and /proc/self/net show the network namespace of the calling
-// process's thread-group leader, not of the calling thread (kernel.md N3). A
+// process's thread-group leader, not of the calling thread (docs/kernel.md N3). A
 // goroutine that has entered another namespace with setns on a locked OS
 // thread must read thread-self/net/tcp (FS.Inet takes the file path relative
 // to the root for exactly this reason), and /proc/PID/net/tcp shows PID's

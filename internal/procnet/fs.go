@@ -37,7 +37,7 @@ func (fs FS) path(file string) (string, error) {
 //
 // Use "thread-self/net/..." from a goroutine that has setns'd its locked OS
 // thread into another network namespace: "net/..." and "self/net/..." show
-// the thread-group leader's namespace (kernel.md N3).
+// the thread-group leader's namespace (docs/kernel.md N3).
 //
 // A missing file (IPv6 or the protocol not built in) gives an error for which
 // errors.Is(err, fs.ErrNotExist) holds. Errors from fn are returned wrapped

@@ -349,7 +349,7 @@ func listen6(t *testing.T, network, addr string) net.Listener {
 
 func TestDumpTCP6(t *testing.T) {
 	c := dial(t)
-	// [::1] forces v6only=1 (kernel.md 0.3); Go's "tcp6" on [::] sets
+	// [::1] forces v6only=1 (docs/kernel.md 0.3); Go's "tcp6" on [::] sets
 	// IPV6_V6ONLY=1; "tcp" on [::] is dual-stack (v6only=0).
 	loopLn := listen6(t, "tcp6", "[::1]:0")
 	v6onlyLn := listen6(t, "tcp6", "[::]:0")

@@ -10,7 +10,7 @@ import (
 var _ demux.FlagFunc = ReadFlags
 
 // ReadFlags reads SO_REUSEADDR, SO_REUSEPORT and IPV6_V6ONLY of a socket
-// through one of its holders (kernel.md O3): pidfd_open(2) on the holder's
+// through one of its holders (docs/kernel.md O3): pidfd_open(2) on the holder's
 // process, pidfd_getfd(2) to duplicate its file descriptor, getsockopt(2) on
 // the duplicate, which is then closed. It only reads; the socket is not
 // changed. The duplicate is used only if its inode is the socket's.

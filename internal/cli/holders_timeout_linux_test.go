@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sockscope/sockscope/internal/nstest"
 )
 
 // TestHoldersTimeoutFlag: --holders-timeout bounds the whole holder scan.
@@ -18,7 +20,7 @@ func TestHoldersTimeoutFlag(t *testing.T) {
 	}
 	defer ln.Close()
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	root := stuckProcRoot(t, socketInode(t, ln))
+	root := stuckProcRoot(t, nstest.ConnInode(t, ln.(*net.TCPListener)))
 	code, out, errOut := runMain(t, "--proc-root", root, "--holders-timeout", "200ms", "-n", "ls", "-tlp", "sport", "=", ":"+port)
 	if code != ExitOK {
 		t.Fatalf("exit %d, want 0; stderr:\n%s", code, errOut)

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockscope/sockscope/internal/nstest"
 )
 
 // runMain calls Main with in-memory streams and returns the exit status,
@@ -116,21 +118,6 @@ func TestGoodInputNotUsage(t *testing.T) {
 	}
 }
 
-// socketInode returns the inode of a listener's socket.
-func socketInode(t *testing.T, ln net.Listener) uint64 {
-	t.Helper()
-	f, err := ln.(*net.TCPListener).File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Ino
-}
-
 // stuckProcRoot builds a proc root in which pids 4242 and 4243 hold the
 // socket inode ino; 4242's comm is a FIFO nobody writes, so reading it
 // blocks as a read behind a hung FUSE mount or of a process in D state
@@ -177,7 +164,7 @@ func TestStuckProc(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	ino := socketInode(t, ln)
+	ino := nstest.ConnInode(t, ln.(*net.TCPListener))
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 
 	for _, format := range []string{"table", "ndjson", "json"} {

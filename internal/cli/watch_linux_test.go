@@ -12,32 +12,12 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/sockscope/sockscope/internal/nstest"
 	"github.com/sockscope/sockscope/render"
 )
-
-// sockInode returns the inode of a socket's file, as dumps report it.
-func sockInode(t *testing.T, c syscall.Conn) uint64 {
-	t.Helper()
-	rc, err := c.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st unix.Stat_t
-	var serr error
-	if err := rc.Control(func(fd uintptr) { serr = unix.Fstat(int(fd), &st) }); err != nil {
-		t.Fatal(err)
-	}
-	if serr != nil {
-		t.Fatal(serr)
-	}
-	return st.Ino
-}
 
 type watchLine struct {
 	Version int        `json:"version"`
@@ -77,7 +57,7 @@ func TestWatchNDJSON(t *testing.T) {
 	defer ln1.Close()
 	addr := ln1.Addr().String()
 	port := ln1.Addr().(*net.TCPAddr).Port
-	ln1Inode := sockInode(t, ln1.(*net.TCPListener))
+	ln1Inode := nstest.ConnInode(t, ln1.(*net.TCPListener))
 
 	sc, errb, done := startWatch(context.Background(), "watch", "-t", "-a", "--count", "3", "--interval", "200ms", "-o", "ndjson",
 		fmt.Sprintf("( sport = :%d or dport = :%d )", port, port))
@@ -112,15 +92,15 @@ func TestWatchNDJSON(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer a.Close()
-			cInode = sockInode(t, c.(*net.TCPConn))
-			aInode = sockInode(t, a.(*net.TCPConn))
+			cInode = nstest.ConnInode(t, c.(*net.TCPConn))
+			aInode = nstest.ConnInode(t, a.(*net.TCPConn))
 			ln1.Close()
 			ln2, err := net.Listen("tcp4", addr)
 			if err != nil {
 				t.Fatalf("listen again on %s: %v", addr, err)
 			}
 			defer ln2.Close()
-			ln2Inode = sockInode(t, ln2.(*net.TCPListener))
+			ln2Inode = nstest.ConnInode(t, ln2.(*net.TCPListener))
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -204,7 +184,7 @@ func TestWatchOutputs(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	var ev watchLine
-	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &ev); err != nil || ev.Event != "added" || ev.Socket.Inode != sockInode(t, ln.(*net.TCPListener)) {
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &ev); err != nil || ev.Event != "added" || ev.Socket.Inode != nstest.ConnInode(t, ln.(*net.TCPListener)) {
 		t.Errorf("piped default output %q (%v): want one added event for the listener", out, err)
 	}
 
@@ -329,7 +309,7 @@ func TestWatchCancel(t *testing.T) {
 func TestWatchTimeWait(t *testing.T) {
 	port, conns := server(t, 1)
 	c, a := conns[0], conns[1]
-	cInode, aInode := sockInode(t, c.(*net.TCPConn)), sockInode(t, a.(*net.TCPConn))
+	cInode, aInode := nstest.ConnInode(t, c.(*net.TCPConn)), nstest.ConnInode(t, a.(*net.TCPConn))
 	sc, errb, done := startWatch(context.Background(), "watch", "-t", "-a", "--count", "2", "--interval", "300ms", "-o", "ndjson",
 		fmt.Sprintf("( sport = :%d or dport = :%d )", port, port))
 	var lines []watchLine

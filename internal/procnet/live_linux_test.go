@@ -11,20 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockscope/sockscope/internal/nstest"
 	"github.com/sockscope/sockscope/internal/sockdiag"
 	"golang.org/x/sys/unix"
-
-	"github.com/sockscope/sockscope/internal/nstest"
 )
-
-func fdInode(t *testing.T, fd int) uint32 {
-	t.Helper()
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		t.Fatal(err)
-	}
-	return uint32(st.Ino)
-}
 
 // waitInet reads file until a record satisfies ok, for at most 5 s.
 func waitInet(t *testing.T, file string, family, proto uint8, what string, ok func(sockdiag.InetRecord) bool) {
@@ -273,7 +263,7 @@ func rawSocket(t *testing.T, typ, proto int) int {
 func TestLiveRaw(t *testing.T) {
 	fd := rawSocket(t, unix.SOCK_RAW, unix.IPPROTO_ICMP)
 	checkInet(t, "net/raw", afInet, protoRaw, []wantInet{
-		{"raw icmp", netip.MustParseAddrPort("127.0.0.1:1"), netip.MustParseAddrPort("0.0.0.0:0"), 7, fdInode(t, fd)},
+		{"raw icmp", netip.MustParseAddrPort("127.0.0.1:1"), netip.MustParseAddrPort("0.0.0.0:0"), 7, uint32(nstest.FDInode(t, fd))},
 	})
 }
 
@@ -288,7 +278,7 @@ func TestLiveUDPLite(t *testing.T) {
 		t.Skipf("no /proc/net/udplite: %v", err)
 	}
 	checkInet(t, "net/udplite", afInet, protoUDPLite, []wantInet{
-		{"udplite", netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)), netip.MustParseAddrPort("0.0.0.0:0"), 7, fdInode(t, fd)},
+		{"udplite", netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)), netip.MustParseAddrPort("0.0.0.0:0"), 7, uint32(nstest.FDInode(t, fd))},
 	})
 }
 

@@ -61,24 +61,6 @@ func dumpUnix(t *testing.T, c *Conn, req UnixRequest) []UnixRecord {
 	return out
 }
 
-// fdInode returns the inode of the socket behind c, as fstat sees it.
-func fdInode(t *testing.T, c syscall.Conn) uint32 {
-	t.Helper()
-	rc, err := c.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ino uint32
-	var serr error
-	if err := rc.Control(func(fd uintptr) { ino, serr = rawInode(int(fd)) }); err != nil {
-		t.Fatal(err)
-	}
-	if serr != nil {
-		t.Fatal(serr)
-	}
-	return ino
-}
-
 func rawInode(fd int) (uint32, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -227,9 +209,9 @@ func TestDumpTCP4(t *testing.T) {
 		inode    uint32
 		uid      uint32
 	}{
-		{"listener", lnAP, netip.AddrPortFrom(netip.IPv4Unspecified(), 0), 10, fdInode(t, ln.(*net.TCPListener)), uid},
-		{"client", clAP, lnAP, 1, fdInode(t, cl.(*net.TCPConn)), uid},
-		{"accepted", lnAP, clAP, 1, fdInode(t, srv.(*net.TCPConn)), uid},
+		{"listener", lnAP, netip.AddrPortFrom(netip.IPv4Unspecified(), 0), 10, uint32(nstest.ConnInode(t, ln.(*net.TCPListener))), uid},
+		{"client", clAP, lnAP, 1, uint32(nstest.ConnInode(t, cl.(*net.TCPConn))), uid},
+		{"accepted", lnAP, clAP, 1, uint32(nstest.ConnInode(t, srv.(*net.TCPConn))), uid},
 		{"time-wait", twLocal, twRemote, 6, 0, 0},
 	}
 	for _, tt := range tests {
@@ -322,11 +304,11 @@ func TestDumpUDP4(t *testing.T) {
 	recs := dumpInet(t, c, InetRequest{Family: unix.AF_INET, Protocol: ProtoUDP})
 
 	r := one(t, "unconnected", recs, srvAP, netip.AddrPortFrom(netip.IPv4Unspecified(), 0))
-	if want := fdInode(t, srv); r.State != 7 || r.Inode != want || r.UID != uid || r.Cookie == 0 {
+	if want := uint32(nstest.ConnInode(t, srv)); r.State != 7 || r.Inode != want || r.UID != uid || r.Cookie == 0 {
 		t.Errorf("unconnected: state %d inode %d uid %d cookie %d, want 7 %d %d non-zero", r.State, r.Inode, r.UID, r.Cookie, want, uid)
 	}
 	r = one(t, "connected", recs, clAP, srvAP)
-	if want := fdInode(t, cl); r.State != 1 || r.Inode != want || r.UID != uid || r.Cookie == 0 {
+	if want := uint32(nstest.ConnInode(t, cl)); r.State != 1 || r.Inode != want || r.UID != uid || r.Cookie == 0 {
 		t.Errorf("connected: state %d inode %d uid %d cookie %d, want 1 %d %d non-zero", r.State, r.Inode, r.UID, r.Cookie, want, uid)
 	}
 	// UDP has no bound-only notion; Close must still mean unconnected.
@@ -381,12 +363,12 @@ func TestDumpTCP6(t *testing.T) {
 		inode    uint32
 		v6only   int8
 	}{
-		{"[::1] listener", addrPort(loopLn.Addr()), any6, 10, fdInode(t, loopLn.(*net.TCPListener)), 1},
-		{"[::] v6only listener", addrPort(v6onlyLn.Addr()), any6, 10, fdInode(t, v6onlyLn.(*net.TCPListener)), 1},
-		{"[::] dual-stack listener", addrPort(dualLn.Addr()), any6, 10, fdInode(t, dualLn.(*net.TCPListener)), 0},
-		{"client", addrPort(cl.LocalAddr()), addrPort(cl.RemoteAddr()), 1, fdInode(t, cl.(*net.TCPConn)), -1},
+		{"[::1] listener", addrPort(loopLn.Addr()), any6, 10, uint32(nstest.ConnInode(t, loopLn.(*net.TCPListener))), 1},
+		{"[::] v6only listener", addrPort(v6onlyLn.Addr()), any6, 10, uint32(nstest.ConnInode(t, v6onlyLn.(*net.TCPListener))), 1},
+		{"[::] dual-stack listener", addrPort(dualLn.Addr()), any6, 10, uint32(nstest.ConnInode(t, dualLn.(*net.TCPListener))), 0},
+		{"client", addrPort(cl.LocalAddr()), addrPort(cl.RemoteAddr()), 1, uint32(nstest.ConnInode(t, cl.(*net.TCPConn))), -1},
 		{"v4-mapped accepted", netip.AddrPortFrom(netip.AddrFrom16(loop4.As16()), addrPort(dualLn.Addr()).Port()),
-			netip.AddrPortFrom(netip.AddrFrom16(loop4.As16()), addrPort(cl4.LocalAddr()).Port()), 1, fdInode(t, acc4.(*net.TCPConn)), -1},
+			netip.AddrPortFrom(netip.AddrFrom16(loop4.As16()), addrPort(cl4.LocalAddr()).Port()), 1, uint32(nstest.ConnInode(t, acc4.(*net.TCPConn))), -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -430,8 +412,8 @@ func TestDumpUnix(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	clIno := fdInode(t, cl.(*net.UnixConn))
-	pathIno := fdInode(t, pathLn.(*net.UnixListener))
+	clIno := uint32(nstest.ConnInode(t, cl.(*net.UnixConn)))
+	pathIno := uint32(nstest.ConnInode(t, pathLn.(*net.UnixListener)))
 
 	byInode := func(recs []UnixRecord, ino uint32) UnixRecord {
 		t.Helper()
@@ -463,7 +445,7 @@ func TestDumpUnix(t *testing.T) {
 	if len(lr.Icons) != 1 || lr.Icons[0] != clIno || lr.RQueue != 1 || lr.WQueue == 0 {
 		t.Errorf("path listener icons %v queue %d/%d, want [%d] 1/backlog", lr.Icons, lr.RQueue, lr.WQueue, clIno)
 	}
-	ar := byInode(recs, fdInode(t, absLn.(*net.UnixListener)))
+	ar := byInode(recs, uint32(nstest.ConnInode(t, absLn.(*net.UnixListener))))
 	if ar.Name != abstract || ar.State != 10 || len(ar.Icons) != 0 {
 		t.Errorf("abstract listener name %q state %d icons %v, want %q 10 []", ar.Name, ar.State, ar.Icons, abstract)
 	}
@@ -473,7 +455,7 @@ func TestDumpUnix(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	srvIno := fdInode(t, srv.(*net.UnixConn))
+	srvIno := uint32(nstest.ConnInode(t, srv.(*net.UnixConn)))
 
 	// Socket pairs of each type.
 	pairs := map[int][2]uint32{}
@@ -648,10 +630,10 @@ func TestLookupTCP(t *testing.T) {
 		inode    uint32 // 0: ErrNotFound
 		state    uint8
 	}{
-		{"specific beats wildcard", peer, netip.AddrPortFrom(loop4, port), fdInode(t, spec.(*net.TCPListener)), 10},
-		{"wildcard", peer, netip.MustParseAddrPort(fmt.Sprintf("127.0.0.2:%d", port)), fdInode(t, wild.(*net.TCPListener)), 10},
-		{"established server side", addrPort(cl.LocalAddr()), addrPort(cl.RemoteAddr()), fdInode(t, srv.(*net.TCPConn)), 1},
-		{"established client side", addrPort(cl.RemoteAddr()), addrPort(cl.LocalAddr()), fdInode(t, cl.(*net.TCPConn)), 1},
+		{"specific beats wildcard", peer, netip.AddrPortFrom(loop4, port), uint32(nstest.ConnInode(t, spec.(*net.TCPListener))), 10},
+		{"wildcard", peer, netip.MustParseAddrPort(fmt.Sprintf("127.0.0.2:%d", port)), uint32(nstest.ConnInode(t, wild.(*net.TCPListener))), 10},
+		{"established server side", addrPort(cl.LocalAddr()), addrPort(cl.RemoteAddr()), uint32(nstest.ConnInode(t, srv.(*net.TCPConn))), 1},
+		{"established client side", addrPort(cl.RemoteAddr()), addrPort(cl.LocalAddr()), uint32(nstest.ConnInode(t, cl.(*net.TCPConn))), 1},
 		{"bound-only port", peer, free, 0, 0},
 	}
 	for _, tt := range tests {
@@ -681,7 +663,7 @@ func TestLookupTCP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := fdInode(t, ln.(*net.TCPListener)); r.Inode != want {
+		if want := uint32(nstest.ConnInode(t, ln.(*net.TCPListener))); r.Inode != want {
 			t.Errorf("inode %d, want %d", r.Inode, want)
 		}
 	})
@@ -743,9 +725,9 @@ func TestLookupUDP(t *testing.T) {
 		src, dst netip.AddrPort
 		inode    uint32
 	}{
-		{"specific beats wildcard", other, netip.AddrPortFrom(loop4, port), fdInode(t, spec.(*net.UDPConn))},
-		{"wildcard", other, netip.MustParseAddrPort(fmt.Sprintf("127.0.0.2:%d", port)), fdInode(t, wild.(*net.UDPConn))},
-		{"connected", peerAP, netip.AddrPortFrom(loop4, port), fdInode(t, conn.(*net.UDPConn))},
+		{"specific beats wildcard", other, netip.AddrPortFrom(loop4, port), uint32(nstest.ConnInode(t, spec.(*net.UDPConn)))},
+		{"wildcard", other, netip.MustParseAddrPort(fmt.Sprintf("127.0.0.2:%d", port)), uint32(nstest.ConnInode(t, wild.(*net.UDPConn)))},
+		{"connected", peerAP, netip.AddrPortFrom(loop4, port), uint32(nstest.ConnInode(t, conn.(*net.UDPConn)))},
 		{"free port", other, freeAP, 0},
 	}
 	for _, tt := range tests {

@@ -66,7 +66,7 @@ func TestDialNetNS(t *testing.T) {
 	})
 	defer ln.Close()
 	defer nsConn.Close()
-	ino := fdInode(t, ln.(*net.TCPListener))
+	ino := uint32(nstest.ConnInode(t, ln.(*net.TCPListener)))
 
 	recs := dumpInet(t, nsConn, InetRequest{Family: unix.AF_INET, Protocol: ProtoTCP})
 	if len(recs) != 1 || recs[0].Inode != ino || recSrc(recs[0]) != addrPort(ln.Addr()) {

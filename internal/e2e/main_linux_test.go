@@ -13,20 +13,25 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sockscope/sockscope/internal/nstest"
 )
 
 // binary is the sockscope executable built by TestMain, in a directory any
 // user can read so that it can be run unprivileged.
 var binary string
 
-// binaryEnv passes the built binary to a test re-run by nstest.Isolate, so
-// that it is not built again.
+// binaryEnv passes the built binary to the test binary re-run by
+// nstest.IsolateMain or nstest.Isolate, so that it is not built again.
 const binaryEnv = "SOCKSCOPE_E2E_BINARY"
 
+// TestMain builds the binary, then runs the tests; as root they run in
+// namespaces of their own (nstest.IsolateMain): the machine's other
+// processes, namespaces and sockets are not part of any test.
 func TestMain(m *testing.M) {
 	if b := os.Getenv(binaryEnv); b != "" {
 		binary = b
-		os.Exit(m.Run())
+		os.Exit(nstest.IsolateMain(m))
 	}
 	dir, err := os.MkdirTemp("", "sockscope-e2e-")
 	if err != nil {
@@ -51,7 +56,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintf(os.Stderr, "e2e: build sockscope: %v\n", err)
 			return 1
 		}
-		return m.Run()
+		return nstest.IsolateMain(m, binaryEnv+"="+binary)
 	}()
 	os.Exit(code)
 }

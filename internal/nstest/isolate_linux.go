@@ -87,6 +87,57 @@ func Isolate(t *testing.T, extra ...string) bool {
 	return false
 }
 
+// wholePackage is isolatedEnv's value in a test binary that IsolateMain
+// re-ran.
+const wholePackage = "*"
+
+// IsolateMain runs a package's tests, from TestMain, in a world of their
+// own when the caller is root: the test binary is re-run, with the same
+// arguments, under unshare(1) in new PID, mount and network namespaces, as
+// Isolate does for one test, and with lo up. The machine's other
+// processes, namespaces and sockets are then invisible to every test of
+// the package. (A test that calls Isolate still gets a run of its own, so
+// that it does not see what earlier tests of the package left.) It returns
+// the exit code for os.Exit.
+//
+// Not as root, or without unshare(1), it just runs the tests. extra is
+// added to the environment of the re-run binary.
+func IsolateMain(m *testing.M, extra ...string) int {
+	switch os.Getenv(isolatedEnv) {
+	case "":
+	case wholePackage:
+		if err := privateMounts(); err != nil {
+			fmt.Fprintf(os.Stderr, "isolate: %v\n", err)
+			return 1
+		}
+		if err := LoUp(); err != nil {
+			fmt.Fprintf(os.Stderr, "isolate: %v\n", err)
+			return 1
+		}
+		return m.Run()
+	default:
+		return m.Run() // one test re-run by Isolate, which prepares it
+	}
+	unshare, err := exec.LookPath("unshare")
+	if os.Geteuid() != 0 || err != nil {
+		return m.Run()
+	}
+	// sh is PID 1, as in Isolate; the test binary is its child.
+	cmd := exec.Command(unshare, append([]string{"--pid", "--net", "--kill-child", "--mount-proc", "--propagation", "private",
+		"/bin/sh", "-c", `"$@"; exit $?`, "sh", os.Args[0]}, os.Args[1:]...)...)
+	cmd.Env = append(append(os.Environ(), isolatedEnv+"="+wholePackage), extra...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() > 0 {
+			return ee.ExitCode()
+		}
+		fmt.Fprintf(os.Stderr, "isolate: run the tests under unshare: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
 // privateMounts detaches, in the (private) mount namespace of the caller,
 // every nsfs mount inherited from the host and covers the `ip netns`
 // directories with an empty tmpfs.

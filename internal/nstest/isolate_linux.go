@@ -10,7 +10,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -69,6 +71,8 @@ func Isolate(t *testing.T, extra ...string) bool {
 		"/bin/sh", "-c", `"$@"; exit $?`, "sh",
 		os.Args[0], "-test.run=^"+regexp.QuoteMeta(t.Name())+"$", "-test.count=1", "-test.v")
 	cmd.Env = append(append(os.Environ(), isolatedEnv+"="+t.Name()), extra...)
+	orphanKill(cmd)
+	defer runtime.UnlockOSThread()
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
 		t.Fatalf("isolated run of %s did not end within %v:\n%s", t.Name(), limit, out)
@@ -85,6 +89,17 @@ func Isolate(t *testing.T, extra ...string) bool {
 	}
 	t.Fatalf("isolated run of %s reported neither PASS nor SKIP:\n%s", t.Name(), out)
 	return false
+}
+
+// orphanKill makes the kernel kill unshare(1) if this process dies first
+// (go test kills a test binary that overruns its timeout); unshare's
+// --kill-child then ends its namespace's PID 1, and with it every process
+// inside. The death signal follows the thread that starts the command, so
+// the calling goroutine is locked to its thread; the caller waits for the
+// command on it.
+func orphanKill(cmd *exec.Cmd) {
+	runtime.LockOSThread()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
 
 // wholePackage is isolatedEnv's value in a test binary that IsolateMain
@@ -127,6 +142,8 @@ func IsolateMain(m *testing.M, extra ...string) int {
 		"/bin/sh", "-c", `"$@"; exit $?`, "sh", os.Args[0]}, os.Args[1:]...)...)
 	cmd.Env = append(append(os.Environ(), isolatedEnv+"="+wholePackage), extra...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	orphanKill(cmd)
+	defer runtime.UnlockOSThread()
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) && ee.ExitCode() > 0 {

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/sockscope/sockscope/internal/netns"
 	"github.com/sockscope/sockscope/internal/sockdiag"
 )
@@ -137,5 +135,5 @@ func (r DestroyResult) Errno() string {
 	if r.Err == nil || !errors.As(r.Err, &e) {
 		return ""
 	}
-	return unix.ErrnoName(e)
+	return errnoName(e)
 }

@@ -76,7 +76,7 @@ func ssWords(line string) map[string]string {
 // collectOne collects the TCP socket that is c's end of its connection.
 func collectOne(t *testing.T, c net.Conn, opts sockscope.Options) *sockscope.Socket {
 	t.Helper()
-	local, remote := mustAddrPort(c.LocalAddr().String()), mustAddrPort(c.RemoteAddr().String())
+	local, remote := netip.MustParseAddrPort(c.LocalAddr().String()), netip.MustParseAddrPort(c.RemoteAddr().String())
 	s := findOne(t, local, remote, opts)
 	if s == nil {
 		t.Fatalf("no socket %s -> %s in the snapshot", local, remote)
@@ -296,7 +296,7 @@ func TestTimersAgainstSS(t *testing.T) {
 	if err := client.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: 100 * time.Second, Interval: 10 * time.Second, Count: 3}); err != nil {
 		t.Fatal(err)
 	}
-	cl := mustAddrPort(client.LocalAddr().String())
+	cl := netip.MustParseAddrPort(client.LocalAddr().String())
 	s := collectOne(t, client, n.Options())
 	if s.Expires < 60000 || s.Expires > 100000 {
 		t.Errorf("keepalive timer expires in %d ms, want about 100 s (not Go's default 15 s)", s.Expires)
@@ -314,7 +314,7 @@ func TestTimersAgainstSS(t *testing.T) {
 	opts.States = sockscope.StateSet(0).With(sockscope.TimeWait)
 	var tw *sockscope.Socket
 	for deadline := time.Now().Add(5 * time.Second); tw == nil && time.Now().Before(deadline); {
-		tw = findOne(t, cl, mustAddrPort(client.RemoteAddr().String()), opts)
+		tw = findOne(t, cl, netip.MustParseAddrPort(client.RemoteAddr().String()), opts)
 		if tw == nil {
 			time.Sleep(10 * time.Millisecond)
 		}

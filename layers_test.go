@@ -34,18 +34,21 @@ var layers = map[string][]string{
 	"views": {"."},
 
 	// Renderers.
-	"render": {".", "demux", "views", "query", "internal/lab"},
+	"render": {".", "demux", "views", "query", "internal/lab", "internal/buildinfo"},
 
 	// Commands and their helpers.
 	"internal/lab":    {".", "demux", "internal/sysenv"},
-	"internal/server": {".", "render", "views", "query", "demux"},
-	"internal/cli":    {".", "query", "demux", "views", "render", "internal/server", "internal/lab", "internal/sysenv", "internal/netns"},
+	"internal/server": {".", "render", "views", "query", "demux", "internal/sysenv", "internal/buildinfo"},
+	"internal/cli":    {".", "query", "demux", "views", "render", "internal/server", "internal/lab", "internal/sysenv", "internal/netns", "internal/buildinfo"},
 	"cmd/sockscope":   {"internal/cli"},
 
-	// Tools and test support.
-	"bench":           nil,
-	"internal/nstest": nil,
-	"internal/e2e":    nil,
+	// Around the layers: build metadata, tools and test support.
+	"internal/buildinfo":     nil,
+	"internal/tools/gendocs": {"internal/cli"},
+	"bench":                  nil,
+	"deploy":                 nil,
+	"internal/nstest":        nil,
+	"internal/e2e":           nil,
 }
 
 // pure are the packages that must not make system calls themselves.

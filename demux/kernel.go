@@ -7,8 +7,8 @@ import (
 )
 
 // KernelPickDetail is the Detail of the "reuseport" step [WithKernel] adds:
-// the rule by which the kernel's answer names the receiver (kernel.md,
-// "the get-one lookup runs the reuseport selection").
+// the rule by which the kernel's answer names the receiver (docs/kernel.md
+// O4: the get-one lookup runs the reuseport selection).
 const KernelPickDetail = "the kernel's reuseport selection for this 4-tuple, asked of the kernel: " +
 	"its get-one lookup (sock_diag with this exact 4-tuple) walks the same listener or UDP chain as a received segment " +
 	"and picks the group's member with the same keyed hash of the 4-tuple, so the socket it returned is the one that receives; " +

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockscope/sockscope/internal/nstest"
 )
 
 // hiddenProcRoot builds a proc root in which pid 4243 answers and holds
@@ -78,7 +80,7 @@ func TestHiddenHoldersCause(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer ln.Close()
-		lns[i], inos[i] = ln, socketInode(t, ln)
+		lns[i], inos[i] = ln, nstest.ConnInode(t, ln.(*net.TCPListener))
 	}
 	hiddenPort := strconv.Itoa(lns[1].Addr().(*net.TCPAddr).Port)
 	root := hiddenProcRoot(t, inos[0], inos[1])

@@ -91,7 +91,7 @@ func TestLsNetlink(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return fd, sa.(*unix.SockaddrNetlink).Pid, inodeOf(t, fd)
+		return fd, sa.(*unix.SockaddrNetlink).Pid, nstest.FDInode(t, fd)
 	}
 	rfd, rport, rino := open(unix.NETLINK_ROUTE, unix.RTMGRP_LINK)
 	gfd, gport, gino := open(unix.NETLINK_GENERIC, 0)
@@ -158,8 +158,8 @@ func TestLsPacket(t *testing.T) {
 		typ, proto, iface string
 		fd                int
 	}{
-		inodeOf(t, fds[0]): {"dgram", "ip", "lo", fds[0]},
-		inodeOf(t, fds[1]): {"raw", "all", "", fds[1]},
+		nstest.FDInode(t, fds[0]): {"dgram", "ip", "lo", fds[0]},
+		nstest.FDInode(t, fds[1]): {"raw", "all", "", fds[1]},
 	}
 	for _, p := range d.Packet {
 		w, ok := want[p.Inode]
@@ -219,9 +219,9 @@ func TestLsMPTCP(t *testing.T) {
 		state, local, remote string
 		fd                   int
 	}{
-		inodeOf(t, lfd): {"LISTEN", server, "0.0.0.0:*", lfd},
-		inodeOf(t, cfd): {"ESTAB", client, server, cfd},
-		inodeOf(t, afd): {"ESTAB", server, client, afd},
+		nstest.FDInode(t, lfd): {"LISTEN", server, "0.0.0.0:*", lfd},
+		nstest.FDInode(t, cfd): {"ESTAB", client, server, cfd},
+		nstest.FDInode(t, afd): {"ESTAB", server, client, afd},
 	}
 	found := 0
 	for _, m := range d.MPTCP {
@@ -266,13 +266,4 @@ func TestLsAbsentFamilies(t *testing.T) {
 	if code != 0 || out != "" || strings.Count(stderr, "sctp: ") != 1 {
 		t.Errorf("ls -S: exit %d, stdout %q, stderr %q: want one line on stderr, no table", code, out, stderr)
 	}
-}
-
-func inodeOf(t *testing.T, fd int) uint64 {
-	t.Helper()
-	ino, err := nstest.Inode(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ino
 }

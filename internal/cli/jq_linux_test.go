@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sockscope/sockscope/internal/nstest"
 )
 
 // jqLocal is a jq expression selecting the sockets whose local endpoint
@@ -29,7 +31,7 @@ func TestJQListener(t *testing.T) {
 	}
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
-	inode := sockInode(t, ln.(*net.TCPListener))
+	inode := nstest.ConnInode(t, ln.(*net.TCPListener))
 
 	cases := []struct{ expr, want string }{
 		{jqLocal(port) + " | .inode", strconv.FormatUint(inode, 10) + "\n"},

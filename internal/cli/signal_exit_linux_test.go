@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sockscope/sockscope/internal/nstest"
 )
 
 // childEnv makes the test binary run the command line it holds
@@ -21,11 +23,14 @@ import (
 // binary does, instead of the tests.
 const childEnv = "SOCKSCOPE_CLI_CHILD_ARGS"
 
+// TestMain runs the command line of a re-executed child, or else the
+// tests: as root in namespaces of their own (nstest.IsolateMain), where the
+// machine's other processes, namespaces and sockets are not visible.
 func TestMain(m *testing.M) {
 	if args, ok := os.LookupEnv(childEnv); ok {
 		os.Exit(runSignals(strings.Split(args, "\n"), System()))
 	}
-	os.Exit(m.Run())
+	os.Exit(nstest.IsolateMain(m))
 }
 
 // child is a sockscope command line run by a re-executed test binary in

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockscope/sockscope/internal/nstest"
 )
 
 // TestDumpTCPBothFamilies: a TCP dump with Family 0 (TCPDIAG_GETSOCK)
@@ -34,15 +36,15 @@ func TestDumpTCPBothFamilies(t *testing.T) {
 	_, bound6 := boundOnly(t, unix.AF_INET6, netip.IPv6Loopback())
 
 	mine := map[uint32]string{
-		fdInode(t, ln4.(*net.TCPListener)):  "v4 listener",
-		fdInode(t, cl4.(*net.TCPConn)):      "v4 client",
-		fdInode(t, srv4.(*net.TCPConn)):     "v4 accepted",
-		fdInode(t, ln6.(*net.TCPListener)):  "v6 listener",
-		fdInode(t, dual.(*net.TCPListener)): "dual-stack listener",
-		fdInode(t, cl6.(*net.TCPConn)):      "v6 client",
-		fdInode(t, srv6.(*net.TCPConn)):     "v6 accepted",
-		bound4:                              "v4 bound only",
-		bound6:                              "v6 bound only",
+		uint32(nstest.ConnInode(t, ln4.(*net.TCPListener))):  "v4 listener",
+		uint32(nstest.ConnInode(t, cl4.(*net.TCPConn))):      "v4 client",
+		uint32(nstest.ConnInode(t, srv4.(*net.TCPConn))):     "v4 accepted",
+		uint32(nstest.ConnInode(t, ln6.(*net.TCPListener))):  "v6 listener",
+		uint32(nstest.ConnInode(t, dual.(*net.TCPListener))): "dual-stack listener",
+		uint32(nstest.ConnInode(t, cl6.(*net.TCPConn))):      "v6 client",
+		uint32(nstest.ConnInode(t, srv6.(*net.TCPConn))):     "v6 accepted",
+		bound4: "v4 bound only",
+		bound6: "v6 bound only",
 	}
 	type rec struct {
 		family, state uint8
@@ -87,7 +89,7 @@ func TestDumpTCPBothFamilies(t *testing.T) {
 			}
 		}
 	}
-	if got := keep(dumpInet(t, c, InetRequest{Protocol: ProtoTCP, SPort: port})); len(got[fdInode(t, ln6.(*net.TCPListener))]) != 1 {
+	if got := keep(dumpInet(t, c, InetRequest{Protocol: ProtoTCP, SPort: port})); len(got[uint32(nstest.ConnInode(t, ln6.(*net.TCPListener)))]) != 1 {
 		t.Errorf("the v6 listener is missing from the dump filtered on its port %d", port)
 	}
 

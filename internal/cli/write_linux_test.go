@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -14,6 +15,18 @@ import (
 // error whoever wrote it (cobra's help ignores its write errors): exit 1
 // and one line on stderr. A reader that went away (EPIPE) is not.
 func TestWriteFailure(t *testing.T) {
+	// "ls" lists connected sockets: make one, so that it has a row to write
+	// whatever else the machine (or the test's namespace) has.
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
 	full := writerFunc(func([]byte) (int, error) { return 0, syscall.ENOSPC })
 	for _, args := range [][]string{{"--help"}, {"ls", "--help"}, {"lab", "--list"}, {"ls"}, {"-o", "json"}} {
 		var errb bytes.Buffer

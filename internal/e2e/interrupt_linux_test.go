@@ -6,10 +6,12 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -48,10 +50,13 @@ func start(t *testing.T, args ...string) (*exec.Cmd, *os.File, *bytes.Buffer) {
 	return cmd, r, &errb
 }
 
-// waitPipeFull waits until the pipe behind r holds all but at most one
-// page of its capacity (F_GETPIPE_SZ), so that its writer is blocked, or
-// about to block, in write. It fails the test after limit.
-func waitPipeFull(t *testing.T, r *os.File, limit time.Duration) {
+// waitPipeFull waits until the process pid is blocked writing to the pipe
+// behind r: one of its threads sleeps in the kernel's pipe write
+// (/proc/PID/task/TID/wchan), or the pipe holds all but at most one page of
+// its capacity (F_GETPIPE_SZ). Counting bytes alone is not enough: a pipe
+// is full when its page slots are, which partial pages can make happen
+// well below its capacity. It fails the test after limit.
+func waitPipeFull(t *testing.T, pid int, r *os.File, limit time.Duration) {
 	t.Helper()
 	fd := int(r.Fd())
 	size, err := unix.FcntlInt(uintptr(fd), unix.F_GETPIPE_SZ, 0)
@@ -63,11 +68,28 @@ func waitPipeFull(t *testing.T, r *os.File, limit time.Duration) {
 		if queued, err = unix.IoctlGetInt(fd, unix.TIOCINQ); err != nil {
 			t.Fatalf("FIONREAD (TIOCINQ): %v", err)
 		}
-		if queued >= size-os.Getpagesize() {
+		if queued >= size-os.Getpagesize() || inPipeWrite(pid) {
 			return
 		}
 	}
-	t.Fatalf("the pipe holds %d of %d bytes after %v: the writer did not fill it", queued, size, limit)
+	t.Fatalf("the pipe holds %d of %d bytes after %v and no thread of pid %d waits in a pipe write", queued, size, limit, pid)
+}
+
+// inPipeWrite reports whether a thread of pid sleeps in the kernel's pipe
+// write ("pipe_write", "anon_pipe_write" from Linux 6.x on).
+func inPipeWrite(pid int) bool {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(dir + "/" + task.Name() + "/wchan")
+		if err == nil && strings.HasSuffix(string(b), "pipe_write") {
+			return true
+		}
+	}
+	return false
 }
 
 func wait(t *testing.T, cmd *exec.Cmd, limit time.Duration) int {
@@ -129,7 +151,7 @@ func TestInterrupt(t *testing.T) {
 	if _, err := io.ReadFull(r, first); err != nil {
 		t.Fatalf("no output: %v", err)
 	}
-	waitPipeFull(t, r, 10*time.Second)
+	waitPipeFull(t, cmd.Process.Pid, r, 10*time.Second)
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func TestInterruptAllNetNS(t *testing.T) {
 	// A whole run sets when to interrupt: at 100 ms, or at a third of the
 	// run if it is shorter than 300 ms, so that the signal comes while
 	// namespaces are read. Process start is part of both.
-	whole := runAs(t, nil, time.Minute, "-A", "ls", "-tanp")
+	whole := runAs(t, nil, 3*time.Minute, "-A", "ls", "-tanp")
 	if whole.code != 0 {
 		t.Fatalf("sockscope -A ls -tanp: exit %d: %s", whole.code, whole.err)
 	}
@@ -65,8 +65,11 @@ func TestInterruptAllNetNS(t *testing.T) {
 			t.Errorf("stderr after SIGINT, want nothing:\n%s", errb)
 		}
 		t.Logf("exited %v after SIGINT", took)
-		if took > 200*time.Millisecond {
-			t.Errorf("sockscope exited %v after SIGINT, want ≤ 200ms", took)
+		// The target is 200 ms (the library stops within a few ms:
+		// TestCollectCancelManyNetNS); a whole process on a loaded CI
+		// machine also needs the scheduler, so the bound here is looser.
+		if took > time.Second {
+			t.Errorf("sockscope exited %v after SIGINT, want ≤ 1s (target 200ms)", took)
 		}
 		return
 	}

@@ -8,7 +8,8 @@ import (
 )
 
 // builder turns records from one or more namespaces into Sockets,
-// deduplicated by cookie (a dump is not a snapshot).
+// deduplicated by cookie (a dump is not a snapshot, docs/kernel.md D2;
+// netlink_diag lists some sockets twice, K4).
 //
 // Sockets are kept in slabs while records come in; finish lists them,
 // once, in a slice of the exact size. Appending each pointer to a growing

@@ -17,9 +17,9 @@ const maxCgroupDirs = 1 << 16
 
 // resolveCgroups sets Details.Cgroup of every socket with a CgroupID. A
 // cgroup v2 id is the inode number of the cgroup's directory in cgroupfs
-// (kernfs), so one walk of the hierarchy, stopped once every wanted id is
-// found, maps ids to paths; the paths are relative to the mount, as ss
-// prints them ("/" for the root cgroup).
+// (kernfs; docs/kernel.md D10), so one walk of the hierarchy, stopped once
+// every wanted id is found, maps ids to paths; the paths are relative to
+// the mount, as ss prints them ("/" for the root cgroup).
 func resolveCgroups(socks []*Socket) {
 	want := map[uint64]string{}
 	for _, s := range socks {

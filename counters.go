@@ -22,7 +22,7 @@ type NetCounters struct {
 
 // readNetCounters reads the counters of the calling thread's namespace:
 // /proc/thread-self/net, never /proc/self/net, which shows the
-// thread-group leader's namespace (docs/kernel.md N3).
+// thread-group leader's namespace (docs/kernel.md N3, M2).
 func readNetCounters(procRoot string) (*NetCounters, error) {
 	m, err := procnet.FS{Root: procRoot}.Netstat("thread-self/net/netstat")
 	if err != nil {

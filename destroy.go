@@ -112,7 +112,8 @@ func Destroy(ctx context.Context, opts Options, socks []*Socket) ([]DestroyResul
 	return res, nil
 }
 
-// destroyRequest names s for SOCK_DESTROY.
+// destroyRequest names s for SOCK_DESTROY as a dump reported it: local
+// end as the source, remote end as the destination (docs/kernel.md K1).
 func destroyRequest(s *Socket) sockdiag.DestroyRequest {
 	r := sockdiag.DestroyRequest{Family: uint8(s.Family), Local: s.Local, Remote: s.Remote, If: s.Interface, Cookie: s.Cookie}
 	switch s.Proto {

@@ -49,7 +49,7 @@ func FormatAddrPort(ap netip.AddrPort) string {
 // (the socket also accepts IPv4), both in the local and in the remote
 // address. v6only Unknown prints as "*" too: ss does the same when the
 // kernel does not send INET_DIAG_SKV6ONLY (it sends it only for LISTEN and
-// CLOSE sockets, and /proc/net never tells it).
+// CLOSE sockets, and /proc/net never tells it): docs/kernel.md S1, D6.
 func FormatSocketAddrPort(ap netip.AddrPort, v6only Tristate) string {
 	return string(AppendAddrPort(make([]byte, 0, 48), ap, v6only))
 }

@@ -7,7 +7,7 @@ package sockscope
 //   - TCP: state LISTEN. A TCP socket that is bound but inactive (state
 //     CLOSE with a local port, see [Socket.BoundInactive]) holds its port
 //     against other binds but receives nothing: a SYN to it is answered
-//     with a reset. It is not a listener.
+//     with a reset (docs/kernel.md T9). It is not a listener.
 //   - UDP, UDP-Lite: bound to a port (local port not 0) and not connected.
 //     A connected UDP socket receives only from its peer.
 //   - Unix: a stream or seqpacket socket in state LISTEN, or a datagram

@@ -240,7 +240,7 @@ func (s *Socket) RemoteEndpoint() Endpoint {
 // for a socket bound to a device (SO_BINDTODEVICE) its name after the
 // address: "0.0.0.0%eth0:68". See [FormatSocketAddrPort]. The device name
 // is untrusted text: escape it for a terminal. For a Unix socket it
-// returns "".
+// returns "". See docs/kernel.md S1, S2.
 func (s *Socket) LocalString() string {
 	if s.Proto == Unix {
 		return ""

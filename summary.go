@@ -161,7 +161,8 @@ func Summarize(ctx context.Context, opts Options, top int) (*Summary, error) {
 }
 
 // readKernelCounters reads sockstat, sockstat6 and snmp in each namespace
-// of byInode; a namespace that cannot be read gets a warning.
+// of byInode; a namespace that cannot be read gets a warning. Some of
+// sockstat's counters are host-wide (docs/kernel.md M1).
 func readKernelCounters(ctx context.Context, opts Options, procRoot string, byInode map[uint64]*NetNSSummary, sum *Summary) error {
 	var tmp Snapshot
 	spaces, release, err := selectNetNS(ctx, opts, procRoot, &tmp)

@@ -310,7 +310,8 @@ func fastPathPossible(n *view, owners []*view, atListen bool) bool {
 }
 
 // cacheRuledOut reports whether a listener the bind-bucket cache must
-// have passed keeps the cache from letting n through (docs/kernel.md Q3).
+// have passed keeps the cache from letting n through (docs/kernel.md Q3,
+// Q4).
 //
 // A listener L known to lack SO_REUSEPORT reset the cache when it called
 // listen() (inet_csk_get_port runs again there, and

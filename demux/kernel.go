@@ -31,7 +31,7 @@ const KernelPickDetail = "the kernel's reuseport selection for this 4-tuple, ask
 // request, run on the caller's CPU, does not reproduce that choice. A UDP
 // OneOf with a connected socket among the scored ones is left as it is,
 // as is every other verdict, and every answer the kernel did not give or
-// disagrees with.
+// disagrees with. See docs/kernel.md O4, T8 and U3.
 func WithKernel(res LookupResult, k KernelCheck) LookupResult {
 	if res.Verdict != OneOf || !k.Asked || k.Err != nil || !k.Found || !k.Agrees || len(res.Candidates) < 2 {
 		return res

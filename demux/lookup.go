@@ -85,7 +85,7 @@ type Segment struct {
 	NetNS uint64
 	// Local lists the receiving namespace's local addresses
 	// ([LocalPrefixes] of its interfaces). A unicast Dst outside them is
-	// not delivered locally at all (verdict NotLocal). nil skips the
+	// not delivered locally at all (verdict NotLocal, docs/kernel.md 0.5). nil skips the
 	// check: Dst is taken as local.
 	Local []netip.Prefix
 }
@@ -438,7 +438,7 @@ func sameSet(a, b []*view) bool {
 
 // walk is inet_lhash2_lookup / udp4_lib_lookup2 for one assignment: a
 // socket must beat the best score so far (a tie keeps the one walked
-// first).
+// first: docs/kernel.md T7, U2).
 func walk(order, all []*view, score func(*view) int, bonus func(*view) int, rp func(*view) sockscope.Tristate, best int, udp bool) []*view {
 	var result *view
 	for _, v := range order {
@@ -510,7 +510,7 @@ func isBroadcast(seg Segment, dst netip.Addr) bool {
 }
 
 // scoreUDP is the UDP compute_score for the bucket of addr, without the
-// CPU bonus.
+// CPU bonus (docs/kernel.md U2, U3).
 func scoreUDP(v *view, addr netip.Addr, src netip.AddrPort, v4 bool, dif uint32) int {
 	if !devMatch(v.dev, dif) {
 		return -1
@@ -620,7 +620,7 @@ func udpBroadcast(r *LookupResult, cands []*view, src, dst netip.AddrPort, dif u
 // enters the head of its hash4 chain when it connects, so the most
 // recently connected one is found first. The snapshot does not show
 // connect order: it is taken to be bind order (see newestBound). It
-// reports whether one matched.
+// reports whether one matched. See docs/kernel.md U7.
 func udpConnected(r *LookupResult, cands []*view, src, dst netip.AddrPort, dif uint32) bool {
 	var h4 []*view
 	for _, v := range cands {
@@ -701,7 +701,7 @@ func boundAfter(a, b *view, ta, tb bool) bool {
 
 // udpScored is one udp4_lib_lookup2 pass over the sockets bound to addr
 // (the exact destination, then the wildcard). It reports whether a socket
-// was found.
+// was found. The CPU bonus is docs/kernel.md U3.
 func udpScored(r *LookupResult, cands []*view, name string, addr netip.Addr, src netip.AddrPort, port uint16, start int, dif uint32) bool {
 	v4 := addr.Is4()
 	score := func(v *view) int { return scoreUDP(v, addr, src, v4, dif) }

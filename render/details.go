@@ -10,7 +10,7 @@ import (
 // (sockscope.Socket.Details and the timer fields), in ss's words and units
 // for tables and with units in the names for JSON.
 
-// timerNames are ss's names for idiag_timer values.
+// timerNames are ss's names for idiag_timer values (docs/kernel.md D10).
 var timerNames = [...]string{"off", "on", "keepalive", "timewait", "persist"}
 
 // TimerName names a socket's timer as ss -o does: "off", "on" (retransmit,

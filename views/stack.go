@@ -43,7 +43,8 @@ func (k Stack) String() string {
 // listener's family, address and IPV6_V6ONLY become a label. For an
 // AF_INET6 socket only the wildcard address depends on IPV6_V6ONLY: a
 // specific IPv6 address matches no IPv4 packet, and a v4-mapped address
-// matches IPv4 packets only (the kernel refuses it under IPV6_V6ONLY).
+// matches IPv4 packets only (the kernel refuses it under IPV6_V6ONLY):
+// docs/kernel.md B5.
 func StackOf(s *sockscope.Socket) Stack {
 	switch s.Family {
 	case sockscope.FamilyInet:

@@ -22,7 +22,7 @@ func signalPending(sigs ...syscall.Signal) syscall.Signal {
 }
 
 // pendingIn reads the ShdPnd mask from the text of /proc/PID/status and
-// returns the first of sigs set in it, or 0.
+// returns the first of sigs set in it, or 0 (docs/kernel.md P1).
 func pendingIn(status []byte, sigs ...syscall.Signal) syscall.Signal {
 	sc := bufio.NewScanner(bytes.NewReader(status))
 	for sc.Scan() {

@@ -272,7 +272,8 @@ func (w *worker) run(ctx context.Context, pid int) procResult {
 	}
 }
 
-// classify maps an error from reading a process to its outcome.
+// classify maps an error from reading a process to its outcome. A process
+// reaped mid-scan gives ENOENT or ESRCH (docs/kernel.md P2).
 func classify(pid int, err error) procResult {
 	switch {
 	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ESRCH):

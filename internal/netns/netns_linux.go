@@ -140,8 +140,8 @@ func (w *walker) host() {
 
 // findHost finds the initial namespace through PID 1 or, when that cannot
 // be read (a non-dumpable init, or no CAP_SYS_PTRACE), through kthreadd:
-// kernel threads always live in the initial namespace. The error is PID
-// 1's.
+// kernel threads always live in the initial namespace (docs/kernel.md
+// N6). The error is PID 1's.
 func findHost(procRoot string) (key, string, error) {
 	path := filepath.Join(procRoot, "1", "ns", "net")
 	k, err := statNS(path)

@@ -24,7 +24,8 @@ const maxSocketFDs = 4096
 // or ptrace rights over it), the namespace of each of its sockets
 // (ioctl SIOCGSKNS, which needs CAP_NET_ADMIN over the namespace). A socket
 // keeps the namespace it was created in, whatever namespace the process
-// has moved to since, and may be passed to a process in another one.
+// has moved to since, and may be passed to a process in another one
+// (docs/kernel.md N5).
 //
 // A namespace known only through a socket may have no path of its own:
 // Process then keeps it open and gives it the Path /proc/self/fd/N. Call

@@ -9,7 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Destroy closes one inet socket with SOCK_DESTROY, as ss -K does: the
+// Destroy closes one inet socket with SOCK_DESTROY (docs/kernel.md K1), as ss -K does: the
 // kernel aborts it as if it had failed with ECONNABORTED (a TCP socket
 // sends a reset to its peer; its holder's next call fails with
 // ECONNABORTED). The socket must be in the namespace the Conn was dialled

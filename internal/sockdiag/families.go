@@ -114,7 +114,7 @@ func appendNetlinkRequest(b []byte, seq uint32) []byte {
 
 // appendMPTCPRequest appends an inet_diag dump of family's MPTCP sockets:
 // IPPROTO_MPTCP does not fit the request's protocol byte, so it travels in
-// an INET_DIAG_REQ_PROTOCOL attribute.
+// an INET_DIAG_REQ_PROTOCOL attribute (docs/kernel.md K3).
 func appendMPTCPRequest(b []byte, family uint8, seq uint32) []byte {
 	b = appendProbeRequest(b, family, ProtoMPTCP, seq)
 	b[nlmsgHdrLen+2] = extInfo // idiag_ext: struct mptcp_info, for the token

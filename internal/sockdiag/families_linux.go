@@ -73,7 +73,8 @@ func (c *Conn) DumpSubflows(family uint8, fn func(r *InetRecord, token uint32) e
 
 // Probe asks whether the kernel can dump sockets of family (and, for
 // AF_INET/AF_INET6, protocol): nil if it can, an error wrapping
-// ErrNotSupported if it has no such diag handler (the kernel says ENOENT),
+// ErrNotSupported if it has no such diag handler (the kernel says ENOENT,
+// docs/kernel.md K2),
 // another error otherwise. The sockets are read and discarded.
 func (c *Conn) Probe(family uint8, protocol uint32) error {
 	op := fmt.Sprintf("probe family %d protocol %d", family, protocol)

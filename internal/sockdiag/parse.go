@@ -99,7 +99,7 @@ func malformed(format string, args ...any) error {
 //
 // Every field of r is overwritten except Protocol, which the message does not
 // carry (DumpInet sets it from the request). Attributes it does not know are
-// skipped; V6Only is -1 unless SKV6ONLY is present. Addresses are kept as the
+// skipped; V6Only is -1 unless SKV6ONLY is present (docs/kernel.md D6). Addresses are kept as the
 // kernel reports them: an AF_INET6 socket's v4-mapped address stays
 // ::ffff:a.b.c.d. ParseInetMsg does not allocate.
 func ParseInetMsg(b []byte, r *InetRecord) error {

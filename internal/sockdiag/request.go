@@ -158,7 +158,7 @@ func setNlmsgLen(b []byte) {
 // appendInetRequest appends a complete SOCK_DIAG_BY_FAMILY message asking
 // for a dump matching r, or, for Family 0 (TCP only), the TCPDIAG_GETSOCK
 // message (struct inet_diag_req), which the kernel answers for both
-// families (inet_diag_dump_compat sets AF_UNSPEC). It does not allocate if
+// families (inet_diag_dump_compat sets AF_UNSPEC; docs/kernel.md D7). It does not allocate if
 // b has maxRequestLen capacity.
 func appendInetRequest(b []byte, r InetRequest, seq uint32) []byte {
 	start := len(b)

@@ -130,8 +130,8 @@ func (t *TCPInfo) Has(end int) bool { return t.Size >= end }
 
 // DecodeTCPInfo decodes an INET_DIAG_INFO payload of any length into t: a
 // shorter struct from an older kernel leaves the fields it lacks zero, a
-// longer one from a newer kernel has its unknown tail ignored. It does not
-// allocate.
+// longer one from a newer kernel has its unknown tail ignored
+// (docs/kernel.md D9). It does not allocate.
 func DecodeTCPInfo(b []byte, t *TCPInfo) {
 	*t = TCPInfo{Size: len(b)}
 	// Pad to the known size so every read below is in bounds.

@@ -20,7 +20,7 @@ import (
 // ...), its counters by name ("used", "inuse", "orphan", "tw", "alloc",
 // "mem", "memory"). "mem" counts pages. TCP's "alloc" and "orphan" and the
 // "mem" counters are host-wide, even read inside a namespace; the others
-// belong to the namespace.
+// belong to the namespace (docs/kernel.md M1).
 type SockStat map[string]map[string]int64
 
 // Get returns one counter, and whether the kernel reported it.

@@ -213,7 +213,10 @@ func TestDashboardMetricsExist(t *testing.T) {
 		}
 	}
 	// -A needs root to see the other namespaces; the metric names are the
-	// same for one namespace.
+	// same for one namespace. The holder scan gets time enough on a
+	// loaded machine: without holders there is no sockets-per-process
+	// series to find.
+	flags = append(flags, "--holders-timeout=2m")
 	base := serve(t, flags...)
 	code, expo := get(t, base+"/metrics")
 	if code != http.StatusOK {

@@ -36,7 +36,7 @@ func WriteExtra(w io.Writer, snap *sockscope.ExtraSnapshot, want []sockscope.Ext
 		tail := func(row []Cell, ns *sockscope.NetNS, inode uint64, hs []sockscope.Holder, hidden bool) []Cell {
 			row = append([]Cell{{Text: string(f)}}, row...)
 			if st.NetNS {
-				row = append([]Cell{{Text: Sanitize(nsName(ns))}}, row...)
+				row = append([]Cell{{Text: nsName(ns)}}, row...) // nsName sanitizes
 			}
 			row = append(row, Cell{Text: strconv.FormatUint(inode, 10)})
 			if st.Processes {

@@ -160,6 +160,26 @@ int dump_udp(struct bpf_iter__udp *ctx)
 }
 
 /*
+ * tgid_in_reader_ns returns task's process id as the reading process sees
+ * it: the iterator walks the tasks of the reader's PID namespace, but
+ * task->tgid is the id in the initial namespace.
+ */
+static __always_inline __u32 tgid_in_reader_ns(struct task_struct *task)
+{
+	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
+	unsigned int level = BPF_CORE_READ(cur, thread_pid, level);
+	struct pid *pid = BPF_CORE_READ(task, group_leader, thread_pid);
+	struct upid up = {};
+
+	if (level == 0)
+		return BPF_CORE_READ(task, tgid);
+	if (!pid || level > 32 || BPF_CORE_READ(pid, level) < level)
+		return 0;
+	bpf_probe_read_kernel(&up, sizeof(up), &pid->numbers[level]);
+	return up.nr;
+}
+
+/*
  * dump_task_file writes one hold_rec per socket fd, followed by an sk_rec
  * for a TCP socket in state CLOSE (bound but neither listening nor
  * connected), which iter/tcp does not walk.
@@ -178,7 +198,7 @@ int dump_task_file(struct bpf_iter__task_file *ctx)
 	sock = bpf_sock_from_file(file);
 	if (!sock)
 		return 0;
-	h.pid = task->tgid;
+	h.pid = tgid_in_reader_ns(task);
 	h.fd = ctx->fd;
 	h.ino = BPF_CORE_READ(file, f_inode, i_ino);
 	sk = sock->sk;

@@ -323,7 +323,25 @@ func TestFlagsEveryState(t *testing.T) {
 
 // TestHoldersEqualProcScan compares iter/task_file with the /proc scan for
 // the sockets this test makes: the same (pid, fd) for every inode.
-func TestHoldersEqualProcScan(t *testing.T) {
+func TestHoldersEqualProcScan(t *testing.T) { holdersEqualProcScan(t) }
+
+// TestHoldersEqualProcScanPIDNS is TestHoldersEqualProcScan in a PID
+// namespace of its own, where the kernel's process ids differ from the
+// ones /proc shows: iter/task_file must report the latter.
+func TestHoldersEqualProcScanPIDNS(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("BPF iterators need root (CAP_BPF, CAP_PERFMON)")
+	}
+	if !nstest.Isolate(t) {
+		return
+	}
+	if os.Getpid() > 100 {
+		t.Fatalf("pid %d: not in a new PID namespace", os.Getpid())
+	}
+	holdersEqualProcScan(t)
+}
+
+func holdersEqualProcScan(t *testing.T) {
 	it := load(t)
 	inodes := map[uint64]bool{}
 	for range 5 {

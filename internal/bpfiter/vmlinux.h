@@ -112,9 +112,23 @@ struct inet_timewait_sock {
 	struct inet_bind_bucket *tw_tb;
 };
 
+struct pid_namespace;
+
+struct upid {
+	int nr;
+	struct pid_namespace *ns;
+};
+
+struct pid {
+	unsigned int level;
+	struct upid numbers[0];
+};
+
 struct task_struct {
 	pid_t pid;
 	pid_t tgid;
+	struct task_struct *group_leader;
+	struct pid *thread_pid;
 };
 
 struct seq_file;

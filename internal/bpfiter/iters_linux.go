@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
@@ -27,6 +29,9 @@ type Iters struct {
 // The kernel's BTF is parsed once, for both the CO-RE relocations and the
 // attach targets. Close releases everything.
 func Load() (*Iters, error) {
+	if !privileged() {
+		return nil, fmt.Errorf("%w: needs CAP_BPF and CAP_PERFMON, or root", ErrUnavailable)
+	}
 	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
 		return nil, fmt.Errorf("%w: no kernel BTF: %w", ErrUnavailable, err)
 	}
@@ -66,6 +71,29 @@ func Load() (*Iters, error) {
 		*a.l = l
 	}
 	return it, nil
+}
+
+// privileged reports whether the process has the capabilities loading
+// needs: CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON (iterators are tracing
+// programs). It answers true when it cannot tell: the load then decides.
+func privileged() bool {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return true
+	}
+	for line := range strings.Lines(string(b)) {
+		hex, ok := strings.CutPrefix(line, "CapEff:")
+		if !ok {
+			continue
+		}
+		caps, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+		if err != nil {
+			return true
+		}
+		const sysAdmin, perfmon, bpf = 21, 38, 39
+		return caps&(1<<sysAdmin) != 0 || (caps&(1<<perfmon) != 0 && caps&(1<<bpf) != 0)
+	}
+	return true
 }
 
 // Close detaches the links and unloads the programs. It is safe on nil

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -68,15 +70,20 @@ func (b *BPF) Close() error {
 // those it loaded itself: opts.BPF when set, else programs loaded for this
 // call when opts.Source is SourceBPF. When they cannot be loaded it
 // returns nil and a warning: Collect reads sock_diag and /proc as without
-// BPF.
-func openBPF(opts Options) (*BPF, func(), *Warning) {
-	if opts.Source != SourceBPF {
+// BPF. SourceAuto uses BPF, silently when it loads, only as root for a
+// holder scan on a host with many open files (autoBPFFiles).
+func openBPF(opts Options, procRoot string) (*BPF, func(), *Warning) {
+	auto := opts.Source == SourceAuto && opts.Holders && os.Geteuid() == 0 && openFiles(procRoot) >= autoBPFFiles
+	if opts.Source != SourceBPF && !auto {
 		return nil, func() {}, nil
 	}
 	if opts.BPF != nil {
 		return opts.BPF, func() {}, nil
 	}
 	it, err := bpfiter.Load()
+	if err != nil && auto {
+		return nil, func() {}, nil // auto: the /proc scan, as without BPF
+	}
 	if err != nil {
 		why := strings.TrimPrefix(err.Error(), bpfiter.ErrUnavailable.Error()+": ")
 		return nil, func() {}, &Warning{Kind: WarnSource, Count: 1,
@@ -84,6 +91,28 @@ func openBPF(opts Options) (*BPF, func(), *Warning) {
 	}
 	bp := &BPF{it: it}
 	return bp, func() { bp.Close() }, nil
+}
+
+// autoBPFFiles is how many open files (fs.file-nr, every process's) make
+// SourceAuto scan holders through BPF: loading the programs costs about
+// 40 ms, which the /proc scan's 4-10 µs per fd exceeds from about 10k
+// socket fds on (docs/performance.md); below, one-shot commands are
+// faster without.
+const autoBPFFiles = 50000
+
+// openFiles returns the number of allocated file handles of the whole
+// system (the first field of /proc/sys/fs/file-nr), 0 if unknown.
+func openFiles(procRoot string) int {
+	b, err := os.ReadFile(procRoot + "/sys/fs/file-nr")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[0])
+	return n
 }
 
 // bpfRead is what the iterators reported: the TCP and UDP sockets of

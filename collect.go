@@ -48,7 +48,7 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 
 	// BPF iterators (SourceBPF) add flags and bind buckets, and list
 	// the socket fds the holder scan would otherwise read from /proc.
-	bp, unload, warn := openBPF(opts)
+	bp, unload, warn := openBPF(opts, procRoot)
 	defer unload()
 	var fromBPF *bpfRead
 	if warn != nil {

@@ -237,6 +237,17 @@ func tcpPhase(n *view, owners []*view, name string) phase {
 	default:
 		p.verdict = OK
 	}
+	if tb := portBucket(owners); tb != nil && p.verdict != OK {
+		// The bucket was read (BPF): the fast path is known, not guessed.
+		switch bucketFast(tb, n, name == "listen") {
+		case yes:
+			p.verdict, p.blockers, p.depends = OK, nil, nil
+		case unknown:
+			p.verdict = Depends
+			p.depends = append(p.depends, "the new socket's own flags, which decide whether the port's bind bucket lets it through unchecked")
+		}
+		return p
+	}
 	if p.verdict != OK && fastPathPossible(n, owners, name == "listen") && !cacheRuledOut(n, owners) {
 		p.cache = true
 		if p.verdict == Fail {

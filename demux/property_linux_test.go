@@ -66,6 +66,8 @@ type propStats struct {
 	truthDefinite, truthCache                   int
 	lookOne, lookOneOf, lookNone, lookOneOfHW   int
 	kernelOK, kernelFail                        int
+	bpfOK, bpfFail, bpfDepends                  int // with --source bpf's snapshot
+	bpfDependsWhy                               map[string]int
 	lookKernelPick, lookOneOfKernel             int
 	lookHiddenKernelPick, lookHiddenOneOfKernel int
 }
@@ -88,6 +90,12 @@ func TestPropertyKernel(t *testing.T) {
 	}
 	t.Logf("seed %d (rerun with -demux.seed=%d)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	if bp, err := sockscope.LoadBPF(); err == nil {
+		propBPF = bp
+		defer func() { bp.Close(); propBPF = nil }()
+	} else {
+		t.Logf("BPF does not load, its pass is skipped: %v", err)
+	}
 	deadline := time.Now().Add(*propTime)
 	var st propStats
 	failures := 0
@@ -103,6 +111,12 @@ func TestPropertyKernel(t *testing.T) {
 	t.Logf("scenarios %d: binds %d (kernel ok %d, fail %d), lookups %d", st.scenarios, st.binds, st.kernelOK, st.kernelFail, st.lookups)
 	t.Logf("binds, flags hidden: ok %d, fail %d, depends %d ", st.hiddenOK, st.hiddenFail, st.hiddenDepends)
 	t.Logf("binds, true flags: definite and right %d, depends on the bind-bucket cache %d", st.truthDefinite, st.truthCache)
+	if propBPF != nil {
+		t.Logf("binds, flags and bind bucket read through BPF: ok %d, fail %d, depends %d %v", st.bpfOK, st.bpfFail, st.bpfDepends, st.bpfDependsWhy)
+		if b := st.bpfOK + st.bpfFail + st.bpfDepends; b > 20 && st.bpfDepends*100 > b {
+			t.Errorf("BPF source: %d of %d binds depend, want at most 1%%", st.bpfDepends, b)
+		}
+	}
 	t.Logf("lookups: socket %d, one-of %d (reuseport group or hidden flag %d), none %d", st.lookOne, st.lookOneOf, st.lookOneOfHW, st.lookNone)
 	t.Logf("lookups with the kernel asked (true flags): the kernel named the member %d times, one-of left %d", st.lookKernelPick, st.lookOneOfKernel)
 	t.Logf("lookups with the kernel asked (flags hidden): the kernel named the receiver %d times, one-of left %d", st.lookHiddenKernelPick, st.lookHiddenOneOfKernel)
@@ -457,6 +471,22 @@ func (sc *scenario) truth(s *sockscope.Socket) Flags {
 	return Flags{}
 }
 
+// propBPF is the BPF programs TestPropertyKernel loaded, nil if none.
+var propBPF *sockscope.BPF
+
+// snapFlags is the FlagFunc of a snapshot read through BPF: the flags it
+// holds.
+func snapFlags(s *sockscope.Socket) Flags {
+	return Flags{ReuseAddr: s.ReuseAddr, ReusePort: s.ReusePort, V6Only: s.V6Only}
+}
+
+func (sc *scenario) snapshotBPF() (*sockscope.Snapshot, error) {
+	path := "/proc/self/task/" + strconv.Itoa(unix.Gettid()) + "/ns/net"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return sockscope.Collect(ctx, sockscope.Options{NetNS: []string{path}, Protos: []sockscope.Proto{sockscope.TCP, sockscope.UDP}, Source: sockscope.SourceBPF, BPF: propBPF})
+}
+
 func (sc *scenario) snapshot() (*sockscope.Snapshot, error) {
 	path := "/proc/self/task/" + strconv.Itoa(unix.Gettid()) + "/ns/net"
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -510,6 +540,16 @@ func (sc *scenario) checkBind(snap *sockscope.Snapshot, env Env, st *propStats) 
 	var errs []string
 	hidden := CheckBind(snap, *sc.req, env, nil)
 	truth := CheckBind(snap, *sc.req, env, sc.truth)
+	var viaBPF *BindResult
+	var snapBPF *sockscope.Snapshot
+	if propBPF != nil {
+		var err error
+		if snapBPF, err = sc.snapshotBPF(); err != nil {
+			return []string{"collect through BPF: " + err.Error()}
+		}
+		r := CheckBind(snapBPF, *sc.req, env, snapFlags)
+		viaBPF = &r
+	}
 
 	// Perform it.
 	p := psock{addr: sc.req.Addr.Addr(), ra: sc.req.ReuseAddr, rp: sc.req.ReusePort, v6only: sc.req.V6Only == yes, uid: sc.req.UID, dev: sc.req.Device != 0}
@@ -562,11 +602,43 @@ func (sc *scenario) checkBind(snap *sockscope.Snapshot, env Env, st *propStats) 
 	default:
 		st.truthDefinite++
 	}
+	if viaBPF != nil {
+		switch viaBPF.Verdict {
+		case OK:
+			st.bpfOK++
+		case Fail:
+			st.bpfFail++
+		default:
+			st.bpfDepends++
+			if st.bpfDependsWhy == nil {
+				st.bpfDependsWhy = map[string]int{}
+			}
+			for _, d := range viaBPF.DependsOn {
+				st.bpfDependsWhy[d]++
+			}
+		}
+		if viaBPF.Verdict != Depends && !agree(*viaBPF) {
+			errs = append(errs, fmt.Sprintf("kernel: %q\n%s", kernel, show("through BPF", *viaBPF)+"\n"+snapText(snapBPF)+bucketText(snapBPF)))
+		}
+	}
 	// A definite answer without flags must agree with the one with flags.
 	if hidden.Verdict != Depends && truth.Verdict != Depends && hidden.Verdict != truth.Verdict {
 		errs = append(errs, show("hidden", hidden)+"\n"+show("truth", truth))
 	}
 	return errs
+}
+
+// bucketText lists the bind buckets and flags of a BPF snapshot.
+func bucketText(snap *sockscope.Snapshot) string {
+	var b strings.Builder
+	for _, s := range snap.Sockets {
+		fmt.Fprintf(&b, "  %s %s %s ra=%v rp=%v v6only=%v uid=%d", s.Proto, s.LocalString(), s.State, s.ReuseAddr, s.ReusePort, s.V6Only, s.UID)
+		if tb := s.BindBucket; tb != nil {
+			fmt.Fprintf(&b, " bucket %+v", *tb)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 func (sc *scenario) checkLookup(snap *sockscope.Snapshot, st *propStats) []string {

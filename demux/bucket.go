@@ -1,6 +1,7 @@
 package demux
 
 import (
+	"fmt"
 	"net/netip"
 
 	"github.com/sockscope/sockscope"
@@ -98,4 +99,16 @@ func afterBind(b sockscope.BindBucket, n *view) sockscope.BindBucket {
 		b.FastIPv6Only = n.v6only
 	}
 	return b
+}
+
+// fastRule explains an answer the bind bucket's fast path decided.
+func fastRule(tb *sockscope.BindBucket, n *view, phase string, conflicts int) string {
+	how := fmt.Sprintf("fastreuseport=%d for uid %d", tb.FastReusePort, tb.FastUID)
+	if tb.FastAddr.IsValid() {
+		how += " and " + tb.FastAddr.String()
+	}
+	if phase != "listen" && tb.FastReuse > 0 && n.ra == yes {
+		how = fmt.Sprintf("fastreuse=%d and your SO_REUSEADDR", tb.FastReuse)
+	}
+	return fmt.Sprintf("the port's bind bucket (read through BPF: %s) lets your %s() through on the kernel's fast path, without the conflict check, which %d socket(s) would have failed", how, phase, conflicts)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -120,6 +121,7 @@ func openFiles(procRoot string) int {
 type bpfRead struct {
 	socks map[uint64]*bpfiter.Sock // by cookie
 	fds   map[int][]holders.SocketFD
+	files bool // the task_file iterator was read
 	errs  []error
 }
 
@@ -165,19 +167,36 @@ func readBPF(bp *BPF, spaces []nsTarget, opts Options) *bpfRead {
 			r.errs = append(r.errs, fmt.Errorf("%s: %w", ns.model.Name, err))
 		}
 	}
-	hs, bound, err := bp.it.Holders()
-	if err != nil {
-		r.errs = append(r.errs, err)
-		return r
-	}
-	add(bound)
-	r.fds = make(map[int][]holders.SocketFD)
-	for _, h := range hs {
-		if h.PID > 0 {
-			r.fds[int(h.PID)] = append(r.fds[int(h.PID)], holders.SocketFD{Inode: h.Inode, FD: h.FD})
-		}
+	if opts.Holders {
+		r.readFiles(bp, true)
 	}
 	return r
+}
+
+// readFiles runs the task_file iterator: the flags of bound-only TCP
+// sockets, which iter/tcp does not walk, and with holders the socket fds
+// of every process.
+func (r *bpfRead) readFiles(bp *BPF, withHolders bool) {
+	r.files = true
+	var fds map[int][]holders.SocketFD
+	if withHolders {
+		fds = make(map[int][]holders.SocketFD)
+	}
+	bound, err := bp.it.EachHolder(func(h bpfiter.Holder) {
+		if fds != nil && h.PID > 0 {
+			fds[int(h.PID)] = append(fds[int(h.PID)], holders.SocketFD{Inode: h.Inode, FD: h.FD})
+		}
+	})
+	if err != nil {
+		r.errs = append(r.errs, err)
+		return
+	}
+	for i := range bound {
+		if bound[i].Cookie != 0 {
+			r.socks[bound[i].Cookie] = &bound[i]
+		}
+	}
+	r.fds = fds
 }
 
 // wantsProto reports whether opts selects proto.
@@ -195,9 +214,16 @@ func wantsProto(opts Options, p Proto) bool {
 
 // applyBPF sets the flags and bind buckets of the sockets the iterators
 // reported, by cookie, and warns about what could not be read.
-func applyBPF(snap *Snapshot, r *bpfRead) {
+func applyBPF(snap *Snapshot, bp *BPF, r *bpfRead) {
 	if r == nil {
 		return
+	}
+	// Bound-only TCP sockets are seen only through their holders' fds:
+	// walk them now if the table has any and the holder scan did not.
+	if !r.files && slices.ContainsFunc(snap.Sockets, func(s *Socket) bool {
+		return s.Proto == TCP && s.State == Close && s.Cookie != 0 && r.socks[s.Cookie] == nil
+	}) {
+		r.readFiles(bp, false)
 	}
 	// Sockets on one port of one namespace share one bucket.
 	type bucketKey struct {

@@ -168,6 +168,25 @@ func TestCollectBPF(t *testing.T) {
 		}
 	}
 
+	// Without the holder scan, bound-only sockets' flags still come (the
+	// fd tables are walked for them alone).
+	noHolders := opts
+	noHolders.Holders = false
+	bare, err := sockscope.Collect(t.Context(), noHolders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range wants {
+		if w.state != sockscope.Close || w.cookie == 0 || !w.bucket { // bound-only TCP
+			continue
+		}
+		for _, s := range bare.Sockets {
+			if s.Cookie == w.cookie && (s.ReuseAddr != sockscope.TristateOf(w.reuseAddr) || s.ReusePort != sockscope.TristateOf(w.reusePort) || s.BindBucket == nil) {
+				t.Errorf("%s without holders: reuseaddr %v reuseport %v bucket %v", w.name, s.ReuseAddr, s.ReusePort, s.BindBucket)
+			}
+		}
+	}
+
 	// The same sockets' holders through /proc.
 	opts.Source = sockscope.SourceNetlink
 	plain, err := sockscope.Collect(t.Context(), opts)

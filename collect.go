@@ -76,7 +76,7 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 	}
 	b.finish()
 	snap.Sockets = b.sockets
-	applyBPF(snap, fromBPF)
+	applyBPF(snap, bp, fromBPF)
 	nameDevices(snap.Sockets, spaces)
 	if opts.Cgroups {
 		resolveCgroups(snap.Sockets)

@@ -163,15 +163,22 @@ func (it *Iters) Sockets(proto int) ([]Sock, error) {
 // lists the TCP sockets in state CLOSE among them (bound but neither
 // listening nor connected, which Sockets cannot see), with their flags.
 func (it *Iters) Holders() (holders []Holder, socks []Sock, err error) {
+	socks, err = it.EachHolder(func(h Holder) { holders = append(holders, h) })
+	return holders, socks, err
+}
+
+// EachHolder is Holders calling fn for each socket fd instead of keeping
+// them all (at 300k fds the list is 7 MB).
+func (it *Iters) EachHolder(fn func(Holder)) (socks []Sock, err error) {
 	if it.files == nil {
-		return nil, nil, errors.New("bpfiter: iterators closed")
+		return nil, errors.New("bpfiter: iterators closed")
 	}
 	rd, err := it.files.Open()
 	if err != nil {
-		return nil, nil, fmt.Errorf("bpfiter: open task_file iterator: %w", err)
+		return nil, fmt.Errorf("bpfiter: open task_file iterator: %w", err)
 	}
 	defer rd.Close()
-	br := bufio.NewReaderSize(rd, 256<<10)
+	br := bufio.NewReaderSize(rd, 64<<10)
 	var h iterHoldRec
 	hbuf := unsafe.Slice((*byte)(unsafe.Pointer(&h)), unsafe.Sizeof(h))
 	var rec iterSkRec
@@ -179,14 +186,14 @@ func (it *Iters) Holders() (holders []Holder, socks []Sock, err error) {
 	for {
 		if _, err := io.ReadFull(br, hbuf); err != nil {
 			if err == io.EOF {
-				return holders, socks, nil
+				return socks, nil
 			}
-			return holders, socks, fmt.Errorf("bpfiter: read task_file iterator: %w", err)
+			return socks, fmt.Errorf("bpfiter: read task_file iterator: %w", err)
 		}
-		holders = append(holders, Holder{PID: int32(h.Pid), FD: int32(h.Fd), Inode: h.Ino, Cookie: h.Cookie})
+		fn(Holder{PID: int32(h.Pid), FD: int32(h.Fd), Inode: h.Ino, Cookie: h.Cookie})
 		if h.HasSk != 0 {
 			if _, err := io.ReadFull(br, rbuf); err != nil {
-				return holders, socks, fmt.Errorf("bpfiter: read task_file iterator: %w", err)
+				return socks, fmt.Errorf("bpfiter: read task_file iterator: %w", err)
 			}
 			socks = append(socks, sockOf(&rec))
 		}

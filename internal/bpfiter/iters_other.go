@@ -27,3 +27,6 @@ func (*Iters) Sockets(int) ([]Sock, error) { return nil, ErrUnavailable }
 
 // Holders fails off Linux.
 func (*Iters) Holders() ([]Holder, []Sock, error) { return nil, nil, ErrUnavailable }
+
+// EachHolder fails off Linux.
+func (*Iters) EachHolder(func(Holder)) ([]Sock, error) { return nil, ErrUnavailable }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sockscope/sockscope"
+	"github.com/sockscope/sockscope/internal/nstest"
 )
 
 // bpfSock makes a socket on the test thread with SO_REUSEADDR,
@@ -81,6 +82,11 @@ func sockName(t *testing.T, fd int) netip.AddrPort {
 func TestCollectBPF(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the BPF source needs root")
+	}
+	// In private PID and mount namespaces the holder scans see only this
+	// test's processes (and task_file's pids must be this namespace's).
+	if !nstest.Isolate(t) {
+		return
 	}
 	n := newTestNet(t)
 	v4, v6 := netip.MustParseAddr("127.0.0.1"), netip.IPv6Loopback()

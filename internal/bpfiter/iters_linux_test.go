@@ -212,22 +212,50 @@ func TestFlagsEveryState(t *testing.T) {
 		connect("v6", unix.AF_INET6, l6, flags{v6only: true, reusePort: true}, l6f, true)
 
 		// An orphan: the client closes with data the server never reads.
+		// The server's receive buffer is tiny, so its window closes and
+		// the client keeps unsent data: after close() it stays in
+		// FIN-WAIT-1 with no fd (probing the zero window for minutes).
+		// With room at the server it would reach FIN-WAIT-2 and become a
+		// TIME-WAIT socket at once (fin_timeout <= TIME-WAIT's length).
+		ol4 := sock(t, unix.AF_INET, unix.SOCK_STREAM, flags{})
+		must(t, unix.SetsockoptInt(ol4, unix.SOL_SOCKET, unix.SO_RCVBUF, 1))
+		must(t, unix.Bind(ol4, sa(netip.AddrPortFrom(v4, 0))))
+		must(t, unix.Listen(ol4, 4))
 		of := flags{reuseAddr: true, reusePort: true}
 		o := sock(t, unix.AF_INET, unix.SOCK_STREAM, of)
 		must(t, unix.SetsockoptInt(o, unix.SOL_SOCKET, unix.SO_SNDBUF, 4096))
-		must(t, unix.Connect(o, sa(local(t, l4))))
-		oa, _, err := unix.Accept4(l4, unix.SOCK_CLOEXEC)
+		must(t, unix.Connect(o, sa(local(t, ol4))))
+		oa, _, err := unix.Accept4(ol4, unix.SOCK_CLOEXEC)
 		must(t, err)
 		t.Cleanup(func() { unix.Close(oa) })
 		must(t, unix.SetNonblock(o, true))
 		chunk := make([]byte, 64<<10)
-		for i := 0; i < 1000; i++ { // bounded: the buffers hold a few MB at most
-			if _, err := unix.Write(o, chunk); err != nil {
-				if errors.Is(err, unix.EAGAIN) {
-					break
-				}
+		unsent := 0
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+			if _, err := unix.Write(o, chunk); err != nil && !errors.Is(err, unix.EAGAIN) {
 				t.Fatal(err)
 			}
+			// Unsent bytes left while the server's window is zero.
+			if unsent, err = unix.IoctlGetInt(o, unix.SIOCOUTQNSD); err != nil {
+				t.Fatal(err)
+			}
+			if unsent > 0 {
+				var inq int
+				if inq, err = unix.IoctlGetInt(oa, unix.SIOCINQ); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(20 * time.Millisecond)
+				inq2, err := unix.IoctlGetInt(oa, unix.SIOCINQ)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if inq2 == inq { // the window stays closed
+					break
+				}
+			}
+		}
+		if unsent == 0 {
+			t.Fatal("orphan: the client has no unsent data after 5 s")
 		}
 		ol, oal := local(t, o), local(t, oa)
 		must(t, unix.Close(o))

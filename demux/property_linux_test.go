@@ -84,6 +84,21 @@ func TestPropertyKernel(t *testing.T) {
 	if err := probeUnshare(); err != nil {
 		t.Skipf("cannot create a network namespace here: %v", err)
 	}
+	// In a private PID namespace the BPF pass's task_file iterator walks
+	// only this test's processes, not every fd of a busy host (the flags
+	// of bound-only sockets come from there). The flags travel in the
+	// environment.
+	const flagsEnv = "SOCKSCOPE_TEST_DEMUX_PROPERTY"
+	if v, ok := os.LookupEnv(flagsEnv); ok {
+		var ns int64
+		if _, err := fmt.Sscanf(v, "%d %d %d", propN, propSeed, &ns); err != nil {
+			t.Fatalf("%s=%q: %v", flagsEnv, v, err)
+		}
+		*propTime = time.Duration(ns)
+	}
+	if !nstest.Isolate(t, fmt.Sprintf("%s=%d %d %d", flagsEnv, *propN, *propSeed, int64(*propTime))) {
+		return
+	}
 	seed := *propSeed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
@@ -120,6 +135,9 @@ func TestPropertyKernel(t *testing.T) {
 	t.Logf("lookups: socket %d, one-of %d (reuseport group or hidden flag %d), none %d", st.lookOne, st.lookOneOf, st.lookOneOfHW, st.lookNone)
 	t.Logf("lookups with the kernel asked (true flags): the kernel named the member %d times, one-of left %d", st.lookKernelPick, st.lookOneOfKernel)
 	t.Logf("lookups with the kernel asked (flags hidden): the kernel named the receiver %d times, one-of left %d", st.lookHiddenKernelPick, st.lookHiddenOneOfKernel)
+	if st.scenarios == 0 {
+		t.Error("no scenario ran")
+	}
 	if st.binds > 20 && st.truthCache*4 > st.binds {
 		t.Errorf("too many cache-dependent answers: %d of %d", st.truthCache, st.binds)
 	}
@@ -234,7 +252,7 @@ func (sc *scenario) randSock(existing bool) psock {
 	}
 	p.dev = r.IntN(7) == 0
 	if existing {
-		states := []string{"listen", "bound", "estab", "timewait"}
+		states := []string{"listen", "bound", "estab", "timewait", "orphan"}
 		if sc.proto == sockscope.UDP {
 			states = []string{"bound", "bound", "connected"}
 		}
@@ -337,6 +355,12 @@ func (sc *scenario) helperListener(v6 bool) (int, error) {
 	if err != nil {
 		return -1, err
 	}
+	// A tiny receive window (inherited by accepted sockets) lets an orphan
+	// keep unsent data (stuffUnsent).
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 1); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
 	if err := unix.Bind(fd, sockaddr(ap)); err != nil {
 		unix.Close(fd)
 		return -1, err
@@ -382,7 +406,7 @@ func (sc *scenario) create() (closers []int) {
 			} else {
 				p.state, p.listened = "listen", true
 			}
-		case "estab", "timewait":
+		case "estab", "timewait", "orphan":
 			v6 := p.addr.Is6() && !p.addr.Is4In6() && (p.v6only || sc.rng.IntN(2) == 0)
 			h, err := sc.helperListener(v6)
 			if err != nil {
@@ -411,6 +435,19 @@ func (sc *scenario) create() (closers []int) {
 			if want == "estab" {
 				p.state = "estab"
 				closers = append(closers, nfd)
+				break
+			}
+			if want == "orphan" {
+				// The peer stays open and never reads: p closes with
+				// unsent data and stays in FIN-WAIT-1 with no fd.
+				closers = append(closers, nfd)
+				if err := stuffUnsent(fd, nfd); err != nil {
+					sc.log = append(sc.log, fmt.Sprintf("existing %s: no orphan (%v), stays established", &p, err))
+					p.state = "estab"
+					break
+				}
+				unix.Close(fd)
+				p.fd, p.state = -1, "orphan"
 				break
 			}
 			// Active close first, then the peer: p's side ends in TIME-WAIT.
@@ -456,7 +493,7 @@ func (sc *scenario) truth(s *sockscope.Socket) Flags {
 	for i := len(sc.made) - 1; i >= 0; i-- {
 		p := sc.made[i]
 		match := p.inode != 0 && s.Inode == p.inode
-		if s.State == sockscope.TimeWait && p.state == "timewait" {
+		if (s.State == sockscope.TimeWait && p.state == "timewait") || (s.Inode == 0 && s.State != sockscope.TimeWait && p.state == "orphan") {
 			match = s.Local.Addr().Unmap() == p.local.Addr().Unmap() && s.Local.Port() == p.local.Port() &&
 				s.Remote.Addr().Unmap() == p.remote.Addr().Unmap() && s.Remote.Port() == p.remote.Port()
 		}
@@ -485,6 +522,45 @@ func (sc *scenario) snapshotBPF() (*sockscope.Snapshot, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return sockscope.Collect(ctx, sockscope.Options{NetNS: []string{path}, Protos: []sockscope.Proto{sockscope.TCP, sockscope.UDP}, Source: sockscope.SourceBPF, BPF: propBPF})
+}
+
+// stuffUnsent fills fd's connection until the peer's window is closed and
+// fd holds unsent data (bounded in time), so that closing fd leaves an
+// orphan in FIN-WAIT-1 rather than one that reaches TIME-WAIT at once.
+func stuffUnsent(fd, peer int) error {
+	// The peer's receive buffer is tiny (helperListener).
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
+		return err
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return err
+	}
+	chunk := make([]byte, 64<<10)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		if _, err := unix.Write(fd, chunk); err != nil && !errors.Is(err, unix.EAGAIN) {
+			return err
+		}
+		unsent, err := unix.IoctlGetInt(fd, unix.SIOCOUTQNSD)
+		if err != nil {
+			return err
+		}
+		if unsent == 0 {
+			continue
+		}
+		in1, err := unix.IoctlGetInt(peer, unix.SIOCINQ)
+		if err != nil {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+		in2, err := unix.IoctlGetInt(peer, unix.SIOCINQ)
+		if err != nil {
+			return err
+		}
+		if in1 == in2 {
+			return nil
+		}
+	}
+	return errors.New("the peer's window did not close within 5 s")
 }
 
 func (sc *scenario) snapshot() (*sockscope.Snapshot, error) {

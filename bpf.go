@@ -1,6 +1,7 @@
 package sockscope
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -74,7 +75,7 @@ func (b *BPF) Close() error {
 // BPF. SourceAuto uses BPF, silently when it loads, only as root for a
 // holder scan on a host with many open files (autoBPFFiles).
 func openBPF(opts Options, procRoot string) (*BPF, func(), *Warning) {
-	auto := opts.Source == SourceAuto && opts.Holders && os.Geteuid() == 0 && openFiles(procRoot) >= autoBPFFiles
+	auto := opts.Source == SourceAuto && opts.Holders && os.Geteuid() == 0 && initialPIDNS(procRoot) && openFiles(procRoot) >= autoBPFFiles
 	if opts.Source != SourceBPF && !auto {
 		return nil, func() {}, nil
 	}
@@ -95,7 +96,7 @@ func openBPF(opts Options, procRoot string) (*BPF, func(), *Warning) {
 }
 
 // autoBPFFiles is how many open files (fs.file-nr, every process's) make
-// SourceAuto scan holders through BPF: loading the programs costs about
+// SourceAuto scan holders through BPF, in the initial PID namespace: loading the programs costs about
 // 40 ms, which the /proc scan's 4-10 µs per fd exceeds from about 10k
 // socket fds on (docs/performance.md); below, one-shot commands are
 // faster without.
@@ -116,6 +117,14 @@ func openFiles(procRoot string) int {
 	return n
 }
 
+// initialPIDNS reports whether the caller is in the initial PID namespace,
+// where the system's open-file count is what the /proc scan would walk;
+// in a container it walks only the container's processes.
+func initialPIDNS(procRoot string) bool {
+	l, err := os.Readlink(procRoot + "/self/ns/pid")
+	return err == nil && l == "pid:[4026531836]" // PROC_PID_INIT_INO
+}
+
 // bpfRead is what the iterators reported: the TCP and UDP sockets of
 // every namespace read, and every socket fd.
 type bpfRead struct {
@@ -127,7 +136,7 @@ type bpfRead struct {
 
 // readBPF runs the socket iterators in every namespace (the namespace of
 // an iterator is the opening thread's) and the task_file iterator once.
-func readBPF(bp *BPF, spaces []nsTarget, opts Options) *bpfRead {
+func readBPF(ctx context.Context, bp *BPF, spaces []nsTarget, opts Options) (*bpfRead, error) {
 	r := &bpfRead{socks: map[uint64]*bpfiter.Sock{}}
 	var mu sync.Mutex
 	add := func(list []bpfiter.Sock) {
@@ -157,6 +166,9 @@ func readBPF(bp *BPF, spaces []nsTarget, opts Options) *bpfRead {
 		return nil
 	}
 	for _, ns := range spaces {
+		if err := ctx.Err(); err != nil {
+			return nil, &OpError{Op: "read", NetNS: ns.model.Name, Err: err}
+		}
 		var err error
 		if ns.direct {
 			err = read()
@@ -167,10 +179,13 @@ func readBPF(bp *BPF, spaces []nsTarget, opts Options) *bpfRead {
 			r.errs = append(r.errs, fmt.Errorf("%s: %w", ns.model.Name, err))
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, &OpError{Op: "scan holders", Err: err}
+	}
 	if opts.Holders {
 		r.readFiles(bp, true)
 	}
-	return r
+	return r, nil
 }
 
 // readFiles runs the task_file iterator: the flags of bound-only TCP

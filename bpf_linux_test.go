@@ -1,7 +1,9 @@
 package sockscope_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"slices"
@@ -250,5 +252,64 @@ func TestCollectBPFFallback(t *testing.T) {
 	}
 	if _, err := sockscope.LoadBPF(); !errors.Is(err, sockscope.ErrNotSupported) {
 		t.Errorf("LoadBPF: %v, want ErrNotSupported", err)
+	}
+}
+
+// TestCollectBPFCancelManyNetNS: cancelled while the BPF iterators read 50
+// namespaces, Collect returns within 200 ms with an *OpError wrapping
+// context.Canceled.
+func TestCollectBPFCancelManyNetNS(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the BPF source needs root")
+	}
+	if !nstest.Isolate(t) {
+		return
+	}
+	bp, err := sockscope.LoadBPF()
+	if err != nil {
+		t.Skipf("BPF does not load here: %v", err)
+	}
+	defer bp.Close()
+	nstest.Many(t, fmt.Sprintf("bpfcancel-%d", os.Getpid()), 50)
+	opts := sockscope.Options{AllNetNS: true, Holders: true, Source: sockscope.SourceBPF, BPF: bp}
+	start := time.Now()
+	if _, err := sockscope.Collect(t.Context(), opts); err != nil {
+		t.Fatalf("uncancelled collection: %v", err)
+	}
+	at := time.Since(start) / 4
+	for try := range 5 {
+		ctx, cancel := context.WithCancel(t.Context())
+		var cancelled time.Time
+		timer := time.AfterFunc(at, func() { cancelled = time.Now(); cancel() })
+		_, err := sockscope.Collect(ctx, opts)
+		returned := time.Now()
+		stopped := timer.Stop()
+		cancel()
+		if stopped || err == nil {
+			t.Logf("try %d: finished before the cancellation at %v", try, at)
+			at /= 2
+			continue
+		}
+		var op *sockscope.OpError
+		if !errors.Is(err, context.Canceled) || !errors.As(err, &op) {
+			t.Fatalf("err = %v (%T), want an *OpError wrapping context.Canceled", err, err)
+		}
+		if lat := returned.Sub(cancelled); lat > 200*time.Millisecond {
+			t.Errorf("Collect returned %v after the cancellation (%v), want <= 200ms", lat, err)
+		}
+		return
+	}
+	t.Fatal("Collect never saw the cancellation in 5 tries")
+}
+
+// TestCollectBPFCancelled: a collection through BPF cancelled before it
+// starts returns an *OpError wrapping context.Canceled, as without BPF.
+func TestCollectBPFCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := sockscope.Collect(ctx, sockscope.Options{Source: sockscope.SourceBPF, Holders: true})
+	var op *sockscope.OpError
+	if !errors.Is(err, context.Canceled) || !errors.As(err, &op) {
+		t.Fatalf("err = %v, want an *OpError wrapping context.Canceled", err)
 	}
 }

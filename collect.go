@@ -56,7 +56,9 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 	}
 	if bp != nil {
 		snap.Source = SourceBPF
-		fromBPF = readBPF(bp, spaces, opts)
+		if fromBPF, err = readBPF(ctx, bp, spaces, opts); err != nil {
+			return nil, err
+		}
 	}
 
 	// The holder scan runs beside the dumps, and stops if they fail.

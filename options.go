@@ -11,9 +11,10 @@ type Source int
 // Sources.
 const (
 	// SourceAuto uses sock_diag netlink and falls back to /proc/net per
-	// protocol where netlink is unavailable. As root, a holder scan on a
-	// host with many open files (50k) is done as SourceBPF does, where
-	// BPF loads: the load then costs less than the /proc scan saves.
+	// protocol where netlink is unavailable. As root in the initial PID
+	// namespace, a holder scan on a host with many open files (50k) is
+	// done as SourceBPF does, where BPF loads: the load then costs less
+	// than the /proc scan saves.
 	SourceAuto Source = iota
 	// SourceNetlink uses sock_diag only.
 	SourceNetlink

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"runtime"
 	"time"
+
+	"github.com/sockscope/sockscope/internal/holders"
 )
 
 // Collect reads the socket table(s) that opts selects and returns one
@@ -44,10 +46,29 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 	names := map[string]string{} // container ID -> name
 	labelTargets(ctx, spaces, procRoot, names)
 
+	// BPF iterators (SourceBPF) add flags and bind buckets, and list
+	// the socket fds the holder scan would otherwise read from /proc.
+	bp, unload, warn := openBPF(opts, procRoot)
+	defer unload()
+	var fromBPF *bpfRead
+	if warn != nil {
+		snap.Warnings = append(snap.Warnings, *warn)
+	}
+	if bp != nil {
+		snap.Source = SourceBPF
+		if fromBPF, err = readBPF(ctx, bp, spaces, opts); err != nil {
+			return nil, err
+		}
+	}
+
 	// The holder scan runs beside the dumps, and stops if they fail.
 	hctx, stopScan := context.WithCancel(ctx)
 	defer stopScan()
-	scan := startHolderScan(hctx, opts, procRoot)
+	var fds map[int][]holders.SocketFD
+	if fromBPF != nil {
+		fds = fromBPF.fds
+	}
+	scan := startHolderScan(hctx, opts, procRoot, fds)
 
 	b := newBuilder(opts)
 	if err := b.readSpaces(ctx, spaces, snap); err != nil {
@@ -57,6 +78,7 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 	}
 	b.finish()
 	snap.Sockets = b.sockets
+	applyBPF(snap, bp, fromBPF)
 	nameDevices(snap.Sockets, spaces)
 	if opts.Cgroups {
 		resolveCgroups(snap.Sockets)

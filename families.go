@@ -155,7 +155,7 @@ func CollectExtra(ctx context.Context, opts Options, want []ExtraFamily) (*Extra
 	labelTargets(ctx, spaces, procRoot, names)
 	hctx, stopScan := context.WithCancel(ctx)
 	defer stopScan()
-	scan := startHolderScan(hctx, opts, procRoot)
+	scan := startHolderScan(hctx, opts, procRoot, nil)
 
 	noted := map[ExtraFamily]bool{}
 	var readErrs []string

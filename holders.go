@@ -26,8 +26,9 @@ type holderScan struct {
 }
 
 // startHolderScan starts the scan of /proc/*/fd when opts asks for
-// holders, bounded by opts.HolderTimeout; it returns nil otherwise.
-func startHolderScan(ctx context.Context, opts Options, procRoot string) *holderScan {
+// holders, bounded by opts.HolderTimeout; it returns nil otherwise. With
+// fds (read by iter/task_file) it reads only the holders' metadata.
+func startHolderScan(ctx context.Context, opts Options, procRoot string, fds map[int][]holders.SocketFD) *holderScan {
 	if !opts.Holders {
 		return nil
 	}
@@ -41,7 +42,7 @@ func startHolderScan(ctx context.Context, opts Options, procRoot string) *holder
 		defer hs.wg.Done()
 		hctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		hs.res, hs.err = holders.Scan(hctx, holders.Options{Root: procRoot})
+		hs.res, hs.err = holders.Scan(hctx, holders.Options{Root: procRoot, SocketFDs: fds})
 	}()
 	return hs
 }

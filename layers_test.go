@@ -18,7 +18,8 @@ import (
 // must be added here, in its layer.
 var layers = map[string][]string{
 	// Model and collection: the only packages that read the kernel.
-	".":                 {"internal/sockdiag", "internal/procnet", "internal/holders", "internal/netns", "internal/oserr"},
+	".":                 {"internal/sockdiag", "internal/procnet", "internal/holders", "internal/netns", "internal/bpfiter", "internal/oserr"},
+	"internal/bpfiter":  nil,
 	"internal/oserr":    nil,
 	"internal/sockdiag": {"internal/oserr"},
 	"internal/procnet":  {"internal/sockdiag", "internal/oserr"},

@@ -11,18 +11,28 @@ type Source int
 // Sources.
 const (
 	// SourceAuto uses sock_diag netlink and falls back to /proc/net per
-	// protocol where netlink is unavailable.
+	// protocol where netlink is unavailable. As root in the initial PID
+	// namespace, a holder scan on a host with many open files (50k) is
+	// done as SourceBPF does, where BPF loads: the load then costs less
+	// than the /proc scan saves.
 	SourceAuto Source = iota
 	// SourceNetlink uses sock_diag only.
 	SourceNetlink
 	// SourceProc reads /proc/net/* only (no cookies, no bound-inactive
 	// TCP sockets).
 	SourceProc
+	// SourceBPF reads sock_diag as SourceNetlink does and adds, through
+	// BPF iterators, every TCP and UDP socket's SO_REUSEADDR,
+	// SO_REUSEPORT, IPV6_V6ONLY and bind bucket, and scans holders with
+	// iter/task_file instead of reading every /proc/PID/fd. Where BPF is
+	// unavailable (not root, no kernel BTF) Collect falls back to
+	// SourceNetlink with a WarnSource warning.
+	SourceBPF
 )
 
-var sourceNames = [...]string{SourceAuto: "auto", SourceNetlink: "netlink", SourceProc: "proc"}
+var sourceNames = [...]string{SourceAuto: "auto", SourceNetlink: "netlink", SourceProc: "proc", SourceBPF: "bpf"}
 
-// String returns "auto", "netlink" or "proc", the words of --source.
+// String returns "auto", "netlink", "proc" or "bpf", the words of --source.
 func (s Source) String() string {
 	if s >= 0 && int(s) < len(sourceNames) {
 		return sourceNames[s]
@@ -45,8 +55,12 @@ type Options struct {
 	States StateSet
 	// Holders scans /proc/*/fd to attach holders to sockets.
 	Holders bool
-	// Source selects netlink, /proc, or automatic.
+	// Source selects netlink, /proc, BPF, or automatic.
 	Source Source
+	// BPF, with Source SourceBPF, is the loaded BPF programs to use
+	// (see LoadBPF), so that repeated collections do not load them each
+	// time; nil loads them for this call and unloads them after.
+	BPF *BPF
 	// NetNS names namespaces to read instead of the caller's own: an
 	// `ip netns` name, a path to a namespace file, or a PID.
 	NetNS []string

@@ -182,6 +182,10 @@ type Socket struct {
 	// it (INET_DIAG_SKV6ONLY, sent for LISTEN and CLOSE sockets only);
 	// Unknown otherwise, and always from /proc/net.
 	V6Only Tristate
+	// ReuseAddr and ReusePort are SO_REUSEADDR and SO_REUSEPORT of a TCP
+	// or UDP socket (TIME-WAIT sockets and orphans included) where they
+	// were read through BPF (SourceBPF); Unknown otherwise.
+	ReuseAddr, ReusePort Tristate
 	// HoldersHidden reports that some processes could not be inspected, so
 	// the holder list may be incomplete.
 	HoldersHidden bool
@@ -193,6 +197,10 @@ type Socket struct {
 	Sockopt uint16
 	// CgroupID is the cgroup v2 id of the socket's creator, 0 if unknown.
 	CgroupID uint64
+
+	// BindBucket is the bind bucket of a TCP socket's port, shared by the
+	// sockets on it, where read through BPF (SourceBPF); nil otherwise.
+	BindBucket *BindBucket
 
 	// Holders are the (process, fd) pairs that refer to this socket. Empty
 	// means none was found (see HoldersHidden) or none was looked for (see

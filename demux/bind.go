@@ -198,6 +198,7 @@ type phase struct {
 	blockers []Blocker
 	depends  []string
 	cache    bool
+	fastRule string // why the bind bucket's fast path let the socket through
 }
 
 func checkTCP(n *view, owners []*view, listen bool) BindResult {
@@ -236,6 +237,18 @@ func tcpPhase(n *view, owners []*view, name string) phase {
 		p.verdict = Depends
 	default:
 		p.verdict = OK
+	}
+	if tb := portBucket(owners); tb != nil && p.verdict != OK {
+		// The bucket was read (BPF): the fast path is known, not guessed.
+		switch bucketFast(tb, n, name == "listen") {
+		case yes:
+			p.fastRule = fastRule(tb, n, name, len(p.blockers))
+			p.verdict, p.blockers, p.depends = OK, nil, nil
+		case unknown:
+			p.verdict = Depends
+			p.depends = append(p.depends, "the new socket's own flags, which decide whether the port's bind bucket lets it through unchecked")
+		}
+		return p
 	}
 	if p.verdict != OK && fastPathPossible(n, owners, name == "listen") && !cacheRuledOut(n, owners) {
 		p.cache = true
@@ -472,6 +485,11 @@ func combine(n *view, phases []phase, owners []*view) BindResult {
 		r.Verdict, pick = Depends, depAt
 	default:
 		r.Rule = okRule(n, owners)
+		for _, p := range phases {
+			if p.fastRule != "" {
+				r.Rule = p.fastRule
+			}
+		}
 		return r
 	}
 	r.Errno, r.Phase = "EADDRINUSE", pick.name

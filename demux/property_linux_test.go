@@ -66,6 +66,8 @@ type propStats struct {
 	truthDefinite, truthCache                   int
 	lookOne, lookOneOf, lookNone, lookOneOfHW   int
 	kernelOK, kernelFail                        int
+	bpfOK, bpfFail, bpfDepends                  int // with --source bpf's snapshot
+	bpfDependsWhy                               map[string]int
 	lookKernelPick, lookOneOfKernel             int
 	lookHiddenKernelPick, lookHiddenOneOfKernel int
 }
@@ -82,12 +84,33 @@ func TestPropertyKernel(t *testing.T) {
 	if err := probeUnshare(); err != nil {
 		t.Skipf("cannot create a network namespace here: %v", err)
 	}
+	// In a private PID namespace the BPF pass's task_file iterator walks
+	// only this test's processes, not every fd of a busy host (the flags
+	// of bound-only sockets come from there). The flags travel in the
+	// environment.
+	const flagsEnv = "SOCKSCOPE_TEST_DEMUX_PROPERTY"
+	if v, ok := os.LookupEnv(flagsEnv); ok {
+		var ns int64
+		if _, err := fmt.Sscanf(v, "%d %d %d", propN, propSeed, &ns); err != nil {
+			t.Fatalf("%s=%q: %v", flagsEnv, v, err)
+		}
+		*propTime = time.Duration(ns)
+	}
+	if !nstest.Isolate(t, fmt.Sprintf("%s=%d %d %d", flagsEnv, *propN, *propSeed, int64(*propTime))) {
+		return
+	}
 	seed := *propSeed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
 	t.Logf("seed %d (rerun with -demux.seed=%d)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	if bp, err := sockscope.LoadBPF(); err == nil {
+		propBPF = bp
+		defer func() { bp.Close(); propBPF = nil }()
+	} else {
+		t.Logf("BPF does not load, its pass is skipped: %v", err)
+	}
 	deadline := time.Now().Add(*propTime)
 	var st propStats
 	failures := 0
@@ -103,9 +126,18 @@ func TestPropertyKernel(t *testing.T) {
 	t.Logf("scenarios %d: binds %d (kernel ok %d, fail %d), lookups %d", st.scenarios, st.binds, st.kernelOK, st.kernelFail, st.lookups)
 	t.Logf("binds, flags hidden: ok %d, fail %d, depends %d ", st.hiddenOK, st.hiddenFail, st.hiddenDepends)
 	t.Logf("binds, true flags: definite and right %d, depends on the bind-bucket cache %d", st.truthDefinite, st.truthCache)
+	if propBPF != nil {
+		t.Logf("binds, flags and bind bucket read through BPF: ok %d, fail %d, depends %d %v", st.bpfOK, st.bpfFail, st.bpfDepends, st.bpfDependsWhy)
+		if b := st.bpfOK + st.bpfFail + st.bpfDepends; b > 20 && st.bpfDepends*100 > b {
+			t.Errorf("BPF source: %d of %d binds depend, want at most 1%%", st.bpfDepends, b)
+		}
+	}
 	t.Logf("lookups: socket %d, one-of %d (reuseport group or hidden flag %d), none %d", st.lookOne, st.lookOneOf, st.lookOneOfHW, st.lookNone)
 	t.Logf("lookups with the kernel asked (true flags): the kernel named the member %d times, one-of left %d", st.lookKernelPick, st.lookOneOfKernel)
 	t.Logf("lookups with the kernel asked (flags hidden): the kernel named the receiver %d times, one-of left %d", st.lookHiddenKernelPick, st.lookHiddenOneOfKernel)
+	if st.scenarios == 0 {
+		t.Error("no scenario ran")
+	}
 	if st.binds > 20 && st.truthCache*4 > st.binds {
 		t.Errorf("too many cache-dependent answers: %d of %d", st.truthCache, st.binds)
 	}
@@ -220,7 +252,7 @@ func (sc *scenario) randSock(existing bool) psock {
 	}
 	p.dev = r.IntN(7) == 0
 	if existing {
-		states := []string{"listen", "bound", "estab", "timewait"}
+		states := []string{"listen", "bound", "estab", "timewait", "orphan"}
 		if sc.proto == sockscope.UDP {
 			states = []string{"bound", "bound", "connected"}
 		}
@@ -323,6 +355,12 @@ func (sc *scenario) helperListener(v6 bool) (int, error) {
 	if err != nil {
 		return -1, err
 	}
+	// A tiny receive window (inherited by accepted sockets) lets an orphan
+	// keep unsent data (stuffUnsent).
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 1); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
 	if err := unix.Bind(fd, sockaddr(ap)); err != nil {
 		unix.Close(fd)
 		return -1, err
@@ -368,7 +406,7 @@ func (sc *scenario) create() (closers []int) {
 			} else {
 				p.state, p.listened = "listen", true
 			}
-		case "estab", "timewait":
+		case "estab", "timewait", "orphan":
 			v6 := p.addr.Is6() && !p.addr.Is4In6() && (p.v6only || sc.rng.IntN(2) == 0)
 			h, err := sc.helperListener(v6)
 			if err != nil {
@@ -397,6 +435,19 @@ func (sc *scenario) create() (closers []int) {
 			if want == "estab" {
 				p.state = "estab"
 				closers = append(closers, nfd)
+				break
+			}
+			if want == "orphan" {
+				// The peer stays open and never reads: p closes with
+				// unsent data and stays in FIN-WAIT-1 with no fd.
+				closers = append(closers, nfd)
+				if err := stuffUnsent(fd, nfd); err != nil {
+					sc.log = append(sc.log, fmt.Sprintf("existing %s: no orphan (%v), stays established", &p, err))
+					p.state = "estab"
+					break
+				}
+				unix.Close(fd)
+				p.fd, p.state = -1, "orphan"
 				break
 			}
 			// Active close first, then the peer: p's side ends in TIME-WAIT.
@@ -442,7 +493,7 @@ func (sc *scenario) truth(s *sockscope.Socket) Flags {
 	for i := len(sc.made) - 1; i >= 0; i-- {
 		p := sc.made[i]
 		match := p.inode != 0 && s.Inode == p.inode
-		if s.State == sockscope.TimeWait && p.state == "timewait" {
+		if (s.State == sockscope.TimeWait && p.state == "timewait") || (s.Inode == 0 && s.State != sockscope.TimeWait && p.state == "orphan") {
 			match = s.Local.Addr().Unmap() == p.local.Addr().Unmap() && s.Local.Port() == p.local.Port() &&
 				s.Remote.Addr().Unmap() == p.remote.Addr().Unmap() && s.Remote.Port() == p.remote.Port()
 		}
@@ -455,6 +506,61 @@ func (sc *scenario) truth(s *sockscope.Socket) Flags {
 		}
 	}
 	return Flags{}
+}
+
+// propBPF is the BPF programs TestPropertyKernel loaded, nil if none.
+var propBPF *sockscope.BPF
+
+// snapFlags is the FlagFunc of a snapshot read through BPF: the flags it
+// holds.
+func snapFlags(s *sockscope.Socket) Flags {
+	return Flags{ReuseAddr: s.ReuseAddr, ReusePort: s.ReusePort, V6Only: s.V6Only}
+}
+
+func (sc *scenario) snapshotBPF() (*sockscope.Snapshot, error) {
+	path := "/proc/self/task/" + strconv.Itoa(unix.Gettid()) + "/ns/net"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return sockscope.Collect(ctx, sockscope.Options{NetNS: []string{path}, Protos: []sockscope.Proto{sockscope.TCP, sockscope.UDP}, Source: sockscope.SourceBPF, BPF: propBPF})
+}
+
+// stuffUnsent fills fd's connection until the peer's window is closed and
+// fd holds unsent data (bounded in time), so that closing fd leaves an
+// orphan in FIN-WAIT-1 rather than one that reaches TIME-WAIT at once.
+func stuffUnsent(fd, peer int) error {
+	// The peer's receive buffer is tiny (helperListener).
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
+		return err
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return err
+	}
+	chunk := make([]byte, 64<<10)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		if _, err := unix.Write(fd, chunk); err != nil && !errors.Is(err, unix.EAGAIN) {
+			return err
+		}
+		unsent, err := unix.IoctlGetInt(fd, unix.SIOCOUTQNSD)
+		if err != nil {
+			return err
+		}
+		if unsent == 0 {
+			continue
+		}
+		in1, err := unix.IoctlGetInt(peer, unix.SIOCINQ)
+		if err != nil {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+		in2, err := unix.IoctlGetInt(peer, unix.SIOCINQ)
+		if err != nil {
+			return err
+		}
+		if in1 == in2 {
+			return nil
+		}
+	}
+	return errors.New("the peer's window did not close within 5 s")
 }
 
 func (sc *scenario) snapshot() (*sockscope.Snapshot, error) {
@@ -510,6 +616,16 @@ func (sc *scenario) checkBind(snap *sockscope.Snapshot, env Env, st *propStats) 
 	var errs []string
 	hidden := CheckBind(snap, *sc.req, env, nil)
 	truth := CheckBind(snap, *sc.req, env, sc.truth)
+	var viaBPF *BindResult
+	var snapBPF *sockscope.Snapshot
+	if propBPF != nil {
+		var err error
+		if snapBPF, err = sc.snapshotBPF(); err != nil {
+			return []string{"collect through BPF: " + err.Error()}
+		}
+		r := CheckBind(snapBPF, *sc.req, env, snapFlags)
+		viaBPF = &r
+	}
 
 	// Perform it.
 	p := psock{addr: sc.req.Addr.Addr(), ra: sc.req.ReuseAddr, rp: sc.req.ReusePort, v6only: sc.req.V6Only == yes, uid: sc.req.UID, dev: sc.req.Device != 0}
@@ -562,11 +678,43 @@ func (sc *scenario) checkBind(snap *sockscope.Snapshot, env Env, st *propStats) 
 	default:
 		st.truthDefinite++
 	}
+	if viaBPF != nil {
+		switch viaBPF.Verdict {
+		case OK:
+			st.bpfOK++
+		case Fail:
+			st.bpfFail++
+		default:
+			st.bpfDepends++
+			if st.bpfDependsWhy == nil {
+				st.bpfDependsWhy = map[string]int{}
+			}
+			for _, d := range viaBPF.DependsOn {
+				st.bpfDependsWhy[d]++
+			}
+		}
+		if viaBPF.Verdict != Depends && !agree(*viaBPF) {
+			errs = append(errs, fmt.Sprintf("kernel: %q\n%s", kernel, show("through BPF", *viaBPF)+"\n"+snapText(snapBPF)+bucketText(snapBPF)))
+		}
+	}
 	// A definite answer without flags must agree with the one with flags.
 	if hidden.Verdict != Depends && truth.Verdict != Depends && hidden.Verdict != truth.Verdict {
 		errs = append(errs, show("hidden", hidden)+"\n"+show("truth", truth))
 	}
 	return errs
+}
+
+// bucketText lists the bind buckets and flags of a BPF snapshot.
+func bucketText(snap *sockscope.Snapshot) string {
+	var b strings.Builder
+	for _, s := range snap.Sockets {
+		fmt.Fprintf(&b, "  %s %s %s ra=%v rp=%v v6only=%v uid=%d", s.Proto, s.LocalString(), s.State, s.ReuseAddr, s.ReusePort, s.V6Only, s.UID)
+		if tb := s.BindBucket; tb != nil {
+			fmt.Fprintf(&b, " bucket %+v", *tb)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 func (sc *scenario) checkLookup(snap *sockscope.Snapshot, st *propStats) []string {

@@ -192,6 +192,7 @@ func (e *socketEncoder) appendSocket(b []byte, s *sockscope.Socket) []byte {
 			b = append(b, `,"v6only":`...)
 			b = strconv.AppendBool(b, s.V6Only == sockscope.Yes)
 		}
+		b = appendReuseJSON(b, s)
 	}
 	b = append(b, `,"recv_q":`...)
 	b = strconv.AppendUint(b, uint64(s.RecvQ), 10)
@@ -234,6 +235,42 @@ func (e *socketEncoder) appendSocket(b []byte, s *sockscope.Socket) []byte {
 		b = append(b, `,"holders_hidden":true`...)
 	}
 	return append(b, '}')
+}
+
+// appendReuseJSON appends "reuseaddr", "reuseport" and "bind_bucket"
+// where they are known (read through BPF).
+func appendReuseJSON(b []byte, s *sockscope.Socket) []byte {
+	if s.ReuseAddr != sockscope.Unknown {
+		b = append(b, `,"reuseaddr":`...)
+		b = strconv.AppendBool(b, s.ReuseAddr == sockscope.Yes)
+	}
+	if s.ReusePort != sockscope.Unknown {
+		b = append(b, `,"reuseport":`...)
+		b = strconv.AppendBool(b, s.ReusePort == sockscope.Yes)
+	}
+	if bb := s.BindBucket; bb != nil {
+		b = append(b, `,"bind_bucket":{"port":`...)
+		b = strconv.AppendUint(b, uint64(bb.Port), 10)
+		b = append(b, `,"fastreuse":`...)
+		b = strconv.AppendInt(b, int64(bb.FastReuse), 10)
+		b = append(b, `,"fastreuseport":`...)
+		b = strconv.AppendInt(b, int64(bb.FastReusePort), 10)
+		if bb.FastReusePort > 0 {
+			b = append(b, `,"fastuid":`...)
+			b = strconv.AppendUint(b, uint64(bb.FastUID), 10)
+			if bb.FastAddr.IsValid() {
+				b = append(b, `,"fast_addr":"`...)
+				b = bb.FastAddr.AppendTo(b)
+				b = append(b, '"')
+			}
+			if bb.FastIPv6Only != sockscope.Unknown {
+				b = append(b, `,"fast_ipv6_only":`...)
+				b = strconv.AppendBool(b, bb.FastIPv6Only == sockscope.Yes)
+			}
+		}
+		b = append(b, '}')
+	}
+	return b
 }
 
 // appendNetNSJSON appends the socket's "netns" member and, for a

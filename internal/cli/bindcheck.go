@@ -118,6 +118,16 @@ func (g *globals) collectPort(ctx context.Context, proto sockscope.Proto, port u
 	opts.Protos = []sockscope.Proto{proto}
 	opts.Holders = true
 	opts.LocalPort = port
+	// As root, read the flags of every socket on the port through BPF
+	// (TIME-WAIT sockets and orphans have no holder to ask): the ~20-40 ms
+	// load is what definite answers cost. Where BPF cannot load, auto
+	// reads as before, without a warning.
+	if opts.Source == sockscope.SourceAuto && os.Geteuid() == 0 {
+		if bp, err := sockscope.LoadBPF(); err == nil {
+			defer bp.Close()
+			opts.Source, opts.BPF = sockscope.SourceBPF, bp
+		}
+	}
 	return g.collect(ctx, opts)
 }
 

@@ -191,8 +191,10 @@ func (g *globals) options() (sockscope.Options, error) {
 		o.Source = sockscope.SourceNetlink
 	case "proc":
 		o.Source = sockscope.SourceProc
+	case "bpf":
+		o.Source = sockscope.SourceBPF
 	default:
-		return o, usagef("unknown source %q for --source: use auto, netlink or proc", g.source)
+		return o, usagef("unknown source %q for --source: use auto, netlink, proc or bpf", g.source)
 	}
 	if g.allNetNS && len(g.netns) > 0 {
 		return o, usagef("--netns and --all-netns exclude each other: use one")
@@ -754,7 +756,7 @@ netns NAME, container ID|NAME and unit NAME.`,
 	pf.BoolVar(&g.noPager, "no-pager", false, "do not page long tables on a terminal (also SOCKSCOPE_PAGER= or PAGER=cat)")
 	pf.BoolVar(&g.noColor, "no-color", false, "do not colour the output (also NO_COLOR, or when not a terminal)")
 	pf.BoolVarP(&g.numeric, "numeric", "n", false, "print port numbers, not service names")
-	pf.StringVar(&g.source, "source", "auto", "where to read sockets: auto, netlink or proc")
+	pf.StringVar(&g.source, "source", "auto", "where to read sockets: auto, netlink, proc, or bpf (netlink plus reuse flags, bind buckets and a fast holder scan through BPF iterators; root)")
 	pf.StringSliceVar(&g.netns, "netns", nil, "read this network namespace instead: an ip netns name, a path or a PID (repeatable)")
 	pf.BoolVarP(&g.allNetNS, "all-netns", "A", false, "read every network namespace that can be found")
 	pf.DurationVar(&g.holdersTimeout, "holders-timeout", 5*time.Second, "stop the holder scan (-p, proc, the ports view) after this long")

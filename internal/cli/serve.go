@@ -145,6 +145,7 @@ func runServe(ctx context.Context, g *globals, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
+	defer keepBPF(&opts)()
 	g.endsOnInterrupt = true
 	ln, err := net.Listen(listenNetwork(host), o.listen)
 	if err != nil {

@@ -131,6 +131,7 @@ func runWatch(ctx context.Context, g *globals, o *watchOptions, args []string) e
 	// An unbounded watch ends with Ctrl-C: that is success.
 	g.endsOnInterrupt = o.count == 0
 
+	defer keepBPF(&opts)()
 	w := &watcher{g: g, o: o, flt: flt, opts: opts, collect: g.collect}
 	if g.source != "proc" && len(g.netns) == 0 && !g.allNetNS && watchesDestroyable(opts) {
 		// Without destroy events (an old kernel, another OS) watch

@@ -26,4 +26,15 @@ type Options struct {
 	// "/etc/passwd". It is read at most once per scan, and only if some
 	// process is listed.
 	Passwd string
+	// SocketFDs, when not nil, are the socket fds of every process, read
+	// already (by a BPF iterator, package bpfiter): Scan then reads no fd
+	// directory, only the metadata of these processes (the keys, PIDs as
+	// the proc root numbers them). WantInode still applies.
+	SocketFDs map[int][]SocketFD
+}
+
+// SocketFD is one socket fd of a process.
+type SocketFD struct {
+	Inode uint64
+	FD    int32
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -48,9 +49,14 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 	if per <= 0 {
 		per = time.Second
 	}
-	pids, err := listPIDs(root)
-	if err != nil {
-		return nil, fmt.Errorf("holders: list %s: %w", root, err)
+	var pids []int
+	if opts.SocketFDs != nil {
+		pids = slices.Sorted(maps.Keys(opts.SocketFDs))
+	} else {
+		var err error
+		if pids, err = listPIDs(root); err != nil {
+			return nil, fmt.Errorf("holders: list %s: %w", root, err)
+		}
 	}
 	workers = max(1, min(workers, len(pids)))
 
@@ -61,7 +67,7 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := worker{root: root, per: per, want: opts.WantInode}
+			w := worker{root: root, per: per, want: opts.WantInode, known: opts.SocketFDs}
 			w.reset()
 			defer w.timer.Stop()
 			for pid := range jobs {
@@ -224,6 +230,7 @@ type worker struct {
 	root  string
 	per   time.Duration
 	want  func(uint64) bool
+	known map[int][]SocketFD // Options.SocketFDs
 	sc    *scratch
 	done  chan procResult
 	timer *time.Timer
@@ -249,7 +256,11 @@ func (w *worker) run(ctx context.Context, pid int) procResult {
 	}
 	sc, done := w.sc, w.done
 	last := sc.progress.Load()
-	go func() { done <- readProc(w.root, pid, w.want, sc) }()
+	var known []SocketFD
+	if w.known != nil {
+		known = w.known[pid]
+	}
+	go func() { done <- readProc(w.root, pid, w.want, w.known != nil, known, sc) }()
 	w.timer.Reset(w.per)
 	for {
 		select {
@@ -310,9 +321,9 @@ func exited(pidfd int, buf []byte) bool {
 	return i >= 0 && i+2 < len(b) && (b[i+2] == 'Z' || b[i+2] == 'X')
 }
 
-// readProc reads one process: its socket fds and, if it holds any wanted
-// socket, its metadata.
-func readProc(root string, pid int, want func(uint64) bool, sc *scratch) procResult {
+// readProc reads one process: its socket fds (or, when given, takes known
+// as them) and, if it holds any wanted socket, its metadata.
+func readProc(root string, pid int, want func(uint64) bool, given bool, known []SocketFD, sc *scratch) procResult {
 	dir := filepath.Join(root, strconv.Itoa(pid))
 	pidfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -320,9 +331,21 @@ func readProc(root string, pid int, want func(uint64) bool, sc *scratch) procRes
 	}
 	defer unix.Close(pidfd)
 
-	pairs, err := readFDs(pidfd, want, sc)
-	if err != nil {
-		return classifyOpen(pidfd, pid, fmt.Errorf("read %s/fd: %w", dir, err), sc)
+	var pairs []pair
+	if given {
+		sc.pairs = sc.pairs[:0]
+		for _, k := range known {
+			if want == nil || want(k.Inode) {
+				sc.pairs = append(sc.pairs, pair{inode: k.Inode, fd: k.FD})
+			}
+		}
+		slices.SortFunc(sc.pairs, func(a, b pair) int { return cmp.Compare(a.fd, b.fd) })
+		pairs = sc.pairs
+	} else {
+		pairs, err = readFDs(pidfd, want, sc)
+		if err != nil {
+			return classifyOpen(pidfd, pid, fmt.Errorf("read %s/fd: %w", dir, err), sc)
+		}
 	}
 	if len(pairs) == 0 {
 		return procResult{pid: pid, kind: kindNone}

@@ -9,8 +9,9 @@ import (
 
 var _ demux.FlagFunc = ReadFlags
 
-// ReadFlags reads SO_REUSEADDR, SO_REUSEPORT and IPV6_V6ONLY of a socket
-// through one of its holders (docs/kernel.md O3): pidfd_open(2) on the holder's
+// ReadFlags reads SO_REUSEADDR, SO_REUSEPORT and IPV6_V6ONLY of a socket:
+// those the snapshot read through BPF when it has them, else through one
+// of its holders (docs/kernel.md O3): pidfd_open(2) on the holder's
 // process, pidfd_getfd(2) to duplicate its file descriptor, getsockopt(2) on
 // the duplicate, which is then closed. It only reads; the socket is not
 // changed. The duplicate is used only if its inode is the socket's.
@@ -21,6 +22,15 @@ var _ demux.FlagFunc = ReadFlags
 // without pidfd_getfd (5.6+). The holder must be in a PID namespace the
 // caller can address with the PID the snapshot recorded.
 func ReadFlags(s *sockscope.Socket) demux.Flags {
+	// Read through BPF (SourceBPF) from the socket itself: known for
+	// every TCP and UDP socket, TIME-WAIT sockets and orphans included.
+	if s != nil && (s.ReuseAddr != sockscope.Unknown || s.ReusePort != sockscope.Unknown) {
+		f := demux.Flags{ReuseAddr: s.ReuseAddr, ReusePort: s.ReusePort}
+		if s.Family == sockscope.FamilyInet6 {
+			f.V6Only = s.V6Only
+		}
+		return f
+	}
 	if s == nil || s.Inode == 0 {
 		return demux.Flags{}
 	}

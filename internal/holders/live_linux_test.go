@@ -3,6 +3,7 @@ package holders
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -79,6 +80,18 @@ func startHolder(t *testing.T, f *os.File, attr *syscall.SysProcAttr) *exec.Cmd 
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
+	// Start returns once exec has closed the child's close-on-exec
+	// descriptors, which the kernel does before it writes the new
+	// program's arguments: wait (bounded) until /proc shows them.
+	cmdline := fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if b, err := os.ReadFile(cmdline); err == nil && len(b) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still empty after 10s", cmdline)
+		}
+	}
 	return cmd
 }
 

@@ -11,9 +11,9 @@ const shellLoop = `for n in $(ip netns list | cut -d' ' -f1); do nsenter --net=/
 // nsCommands are timed at each namespace count. They run in the host's
 // network namespace (no nsenter), in the bench's private mount namespace.
 var nsCommands = []command{
-	{"sockscope -A ls -tan", []string{"sockscope", "-A", "ls", "-tan"}},
-	{"sockscope -A ls -tanp", []string{"sockscope", "-A", "ls", "-tanp"}},
-	{"shell loop: ip netns list + nsenter ss -tanH", []string{"sh", "-c", shellLoop}},
+	{"sockscope -A ls -tan", []string{"sockscope", "-A", "ls", "-tan"}, false},
+	{"sockscope -A ls -tanp", []string{"sockscope", "-A", "ls", "-tanp"}, false},
+	{"shell loop: ip netns list + nsenter ss -tanH", []string{"sh", "-c", shellLoop}, false},
 }
 
 // nsTargets are the sweep's goals (issue 11, item 1).

@@ -30,6 +30,34 @@ type workload struct {
 	holders []*exec.Cmd
 	stdins  []io.Closer
 	setup   time.Duration
+	// nrOpen is fs.nr_open before the bench raised it ("" if untouched).
+	nrOpen string
+}
+
+// nrOpenPath caps RLIMIT_NOFILE, which each holder raises to its count.
+const nrOpenPath = "/proc/sys/fs/nr_open"
+
+// raiseNrOpen raises fs.nr_open to at least need and returns the old
+// value, or "" when it was high enough.
+func raiseNrOpen(need int) (string, error) {
+	b, err := os.ReadFile(nrOpenPath)
+	if err != nil {
+		return "", fmt.Errorf("read fs.nr_open: %w", err)
+	}
+	old := strings.TrimSpace(string(b))
+	cur, err := strconv.Atoi(old)
+	if err != nil {
+		return "", fmt.Errorf("fs.nr_open is %q: %w", old, err)
+	}
+	if cur >= need {
+		return "", nil
+	}
+	// nr_open must be a multiple of 64 (BITS_PER_LONG).
+	need = (need + 63) &^ 63
+	if err := os.WriteFile(nrOpenPath, []byte(strconv.Itoa(need)), 0o644); err != nil {
+		return "", fmt.Errorf("raise fs.nr_open to %d: %w", need, err)
+	}
+	return old, nil
 }
 
 // startWorkload creates the namespace and starts procs holders that
@@ -47,6 +75,11 @@ func startWorkload(ctx context.Context, self string, procs, listeners, conns int
 	// Holder i gets listeners i, i+P, …; connections are spread over the
 	// holders that have a listener.
 	withL := min(procs, listeners)
+	old, err := raiseNrOpen(listeners/procs + 1 + 2*(conns/withL+1) + 64)
+	if err != nil {
+		return w, err
+	}
+	w.nrOpen = old
 	type ready struct {
 		i   int
 		n   int
@@ -129,10 +162,16 @@ func (w *workload) close() error {
 	// A fresh context: this must run even when the deadline has passed.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	var errs []error
 	if err := runCmd(ctx, "ip", "netns", "del", w.name); err != nil {
-		return fmt.Errorf("delete netns %s: %w", w.name, err)
+		errs = append(errs, fmt.Errorf("delete netns %s: %w", w.name, err))
 	}
-	return nil
+	if w.nrOpen != "" {
+		if err := os.WriteFile(nrOpenPath, []byte(w.nrOpen), 0o644); err != nil {
+			errs = append(errs, fmt.Errorf("restore fs.nr_open to %s: %w", w.nrOpen, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func runCmd(ctx context.Context, name string, args ...string) error {
@@ -263,4 +302,32 @@ func peakRSS(ps *os.ProcessState) int64 {
 		return ru.Maxrss
 	}
 	return 0
+}
+
+// fdSlack is what each holder keeps free of its RLIMIT_NOFILE for its own
+// files (stdio, the Go runtime's).
+const fdSlack = 64
+
+// holdersFor is how many holder processes and listeners hold n sockets.
+// Each holder keeps its sockets' fds open, so it needs n/procs of them; a
+// holder can raise its soft RLIMIT_NOFILE up to the hard limit it
+// inherits (raising the hard limit needs CAP_SYS_RESOURCE, which a
+// container's root may lack), so when -procs processes cannot hold n
+// sockets within it, more are started and note says so. Listeners
+// default to one per holder (connections go only to holders with one).
+func holdersFor(cfg config, n int) (procs, listeners int, note string) {
+	procs = cfg.procs
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err == nil && lim.Max > 2*fdSlack && lim.Max < 1<<31 {
+		per := int(lim.Max) - fdSlack
+		if need := (n + per - 1) / per; need > procs {
+			note = fmt.Sprintf("%d holder processes instead of %d: the hard RLIMIT_NOFILE is %d, and raising it needs CAP_SYS_RESOURCE", need, procs, lim.Max)
+			procs = need
+		}
+	}
+	listeners = cfg.listeners
+	if listeners <= 0 {
+		listeners = procs
+	}
+	return procs, min(listeners, n), note
 }

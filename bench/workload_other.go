@@ -37,3 +37,11 @@ func holdNetNS(context.Context, config) error {
 
 // peakRSS is not measured outside Linux.
 func peakRSS(*os.ProcessState) int64 { return 0 }
+
+func holdersFor(cfg config, n int) (procs, listeners int, note string) {
+	listeners = cfg.listeners
+	if listeners <= 0 {
+		listeners = cfg.procs
+	}
+	return cfg.procs, min(listeners, n), ""
+}

@@ -3,6 +3,7 @@ package sockscope
 import (
 	"cmp"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"testing"
@@ -89,5 +90,32 @@ func BenchmarkAttachHolders(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		attachHolders(snap, res, nil, 0, b.TempDir(), nil)
+	}
+}
+
+// BenchmarkSortShuffled sorts sockets that lie in memory in an order
+// unrelated to the display order, as a dump leaves them (the kernel walks
+// its hash tables): at 1M sockets nearly every comparison of two socket
+// pointers misses the cache.
+func BenchmarkSortShuffled(b *testing.B) {
+	for _, n := range []int{100000, 1000000} {
+		recs := benchRecords(n)
+		r := rand.New(rand.NewPCG(1, 2))
+		r.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
+		socks := buildBench(recs).sockets
+		work := make([]*Socket, len(socks))
+		for _, f := range []struct {
+			name string
+			sort func([]*Socket)
+		}{{"keys", sortSockets}, {"pointers", func(s []*Socket) { slices.SortFunc(s, compareSockets) }}} {
+			b.Run(fmt.Sprint(f.name, "/", n), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					copy(work, socks)
+					f.sort(work)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/socket")
+			})
+		}
 	}
 }

@@ -51,7 +51,7 @@ func BenchmarkBuildSockets(b *testing.B) {
 }
 
 func BenchmarkLinkPeers(b *testing.B) {
-	for _, n := range []int{10000, 100000} {
+	for _, n := range []int{10000, 100000, 1000000} {
 		socks := buildBench(benchRecords(n)).sockets
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			b.ReportAllocs()

@@ -126,7 +126,7 @@ func TestPeerIndexZones(t *testing.T) {
 		return &Socket{Proto: TCP, State: Established, Local: l, Remote: r}
 	}
 	c0, s0, c1, s1 := mk(a0, b0), mk(b0, a0), mk(a1, b1), mk(b1, a1)
-	if connKeyOf(c0).hash() != connKeyOf(c1).hash() {
+	if pairHash(c0) != pairHash(c1) {
 		t.Skip("zones changed the hash: the collision path is not reached this way")
 	}
 	linkPeers([]*Socket{c0, c1, s0, s1})

@@ -95,9 +95,11 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 		return nil, &OpError{Op: "collect", Err: err}
 	}
 	labelPods(snap.NetNS, "")
+	// Peers are paired while the sort runs: neither needs the other.
+	var pair func()
 	if !opts.NoPeers {
-		linkPeers(snap.Sockets)
+		pair = func() { linkPeers(snap.Sockets) }
 	}
-	sortSockets(snap.Sockets)
+	sortSocketsAlongside(snap.Sockets, pair)
 	return snap, nil
 }

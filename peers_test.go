@@ -46,3 +46,34 @@ func TestRadixSortHigh32(t *testing.T) {
 		}
 	}
 }
+
+// TestPairWhileSorting pairs peers during the key sort, as Collect does,
+// and expects the order and the peers of doing one after the other (run
+// with -race, it also checks that the two do not touch the same memory).
+func TestPairWhileSorting(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	socks := randomSockets(r, 4*keySortMin)
+	want := make([]*Socket, len(socks))
+	at := make(map[*Socket]int, len(socks))
+	for i, s := range socks {
+		c := *s
+		want[i] = &c
+		at[s] = i
+	}
+	linkPeers(want)
+	wantPeers := peerIndexes(want)
+	got := slices.Clone(socks)
+	sortSocketsAlongside(got, func() { linkPeers(got) })
+	if !slices.IsSortedFunc(got, compareSockets) {
+		t.Fatal("not sorted")
+	}
+	for _, s := range got {
+		i := at[s]
+		switch {
+		case wantPeers[i] < 0 && s.Peer != nil:
+			t.Fatalf("socket %d: peer %p, want none", i, s.Peer)
+		case wantPeers[i] >= 0 && s.Peer != socks[wantPeers[i]]:
+			t.Fatalf("socket %d: peer %p, want socket %d", i, s.Peer, wantPeers[i])
+		}
+	}
+}

@@ -21,12 +21,22 @@ func (s *Snapshot) Sort() { sortSockets(s.Sockets) }
 
 // sortSockets sorts in display order. Large lists are sorted by keys (see
 // sortKey); small ones with slices.SortFunc and compareSockets.
-func sortSockets(socks []*Socket) {
+func sortSockets(socks []*Socket) { sortSocketsAlongside(socks, nil) }
+
+// sortSocketsAlongside sorts like sortSockets and runs also, if not nil,
+// while it sorts: on another goroutine while the keys are sorted, when
+// the list is long enough for keys. also may read the sockets and the
+// list and write the sockets' Peer, which the sort does not touch; it
+// must not change the list.
+func sortSocketsAlongside(socks []*Socket, also func()) {
 	if len(socks) < keySortMin {
+		if also != nil {
+			also()
+		}
 		slices.SortFunc(socks, compareSockets)
 		return
 	}
-	sortByKeys(socks)
+	sortByKeys(socks, also)
 }
 
 // keySortMin is the list length from which sortByKeys pays for its keys.
@@ -58,8 +68,8 @@ const (
 )
 
 // sortByKeys sorts socks with a sortKey each, then writes the pointers
-// back in order.
-func sortByKeys(socks []*Socket) {
+// back in order; also, if not nil, runs on another goroutine meanwhile.
+func sortByKeys(socks []*Socket, also func()) {
 	ranks := nsRanks(socks)
 	keys := make([]sortKey, len(socks))
 	var lastNS *NetNS
@@ -73,6 +83,14 @@ func sortByKeys(socks []*Socket) {
 		}
 		keys[i] = makeSortKey(s, lastRank)
 	}
+	var done chan struct{}
+	if also != nil {
+		done = make(chan struct{})
+		go func() {
+			defer close(done)
+			also()
+		}()
+	}
 	slices.SortFunc(keys, func(a, b sortKey) int {
 		if a.k1 != b.k1 {
 			return cmp.Compare(a.k1, b.k1)
@@ -82,6 +100,9 @@ func sortByKeys(socks []*Socket) {
 		}
 		return compareSockets(a.s, b.s)
 	})
+	if done != nil {
+		<-done
+	}
 	for i := range keys {
 		socks[i] = keys[i].s
 	}

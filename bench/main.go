@@ -53,20 +53,29 @@ type command struct {
 }
 
 var allCommands = []command{
-	{"sockscope ls -tanp", []string{"sockscope", "ls", "-tanp"}, false},
+	{"sockscope ls -tanp", []string{"sockscope", "ls", "-tanp", holdersTimeout, scanLimit}, false},
 	{"sockscope ls -tan", []string{"sockscope", "ls", "-tan"}, false},
-	{"sockscope", []string{"sockscope"}, false},
+	{"sockscope", []string{"sockscope", holdersTimeout, scanLimit}, false},
 	{"sockscope ls -tan -o json", []string{"sockscope", "ls", "-tan", "-o", "json"}, false},
-	{"sockscope -o json", []string{"sockscope", "-o", "json"}, false},
+	{"sockscope -o json", []string{"sockscope", "-o", "json", holdersTimeout, scanLimit}, false},
 	{"ss -tan", []string{"ss", "-tan"}, false},
 	{"ss -tanp", []string{"ss", "-tanp"}, true},
 	{"netstat -tanp", []string{"netstat", "-tanp"}, true},
 	{"lsof -nP -iTCP", []string{"lsof", "-nP", "-iTCP"}, true},
 	// A watch refresh costs the difference of these two, halved (the
 	// first snapshot, with every socket reported added, is in both).
-	{watch1, []string{"sockscope", "watch", "-tanp", "--count", "1", "--interval", "10ms", "-o", "ndjson"}, false},
-	{watch3, []string{"sockscope", "watch", "-tanp", "--count", "3", "--interval", "10ms", "-o", "ndjson"}, false},
+	{watch1, []string{"sockscope", "watch", "-tanp", "--count", "1", "--interval", "10ms", "-o", "ndjson", holdersTimeout, scanLimit}, false},
+	{watch3, []string{"sockscope", "watch", "-tanp", "--count", "3", "--interval", "10ms", "-o", "ndjson", holdersTimeout, scanLimit}, false},
 }
+
+// Every command that scans holders gets a longer scan limit than the
+// default 5 s: at 1M sockets on a loaded machine the scan of 1M fds takes
+// longer, and stopping it would time a different job (with holders
+// hidden) from the one ss -tanp does.
+const (
+	holdersTimeout = "--holders-timeout"
+	scanLimit      = "2m"
+)
 
 // The watch commands, by name.
 const (

@@ -75,7 +75,7 @@ func (rep *report) markdown(cfg config) string {
 	fmt.Fprintf(&b, "%d CPUs, %s, %s; %d timed runs per command after %d warm-up, alternating; host %s.\n",
 		runtime.NumCPU(), kernelRelease(), runtime.Version(), cfg.runs, cfg.warmup, host)
 	if len(rep.sizes) > 0 {
-		fmt.Fprintf(&b, "Socket sizes: %d holder processes (more where a note says so); wall time includes nsenter and process start. ", cfg.procs)
+		fmt.Fprintf(&b, "Socket sizes: %d holder processes (more where a note says so); wall time includes nsenter and process start; the commands with holders run with `%s %s` (the default 5 s stops the scan at 1M sockets under load). ", cfg.procs, holdersTimeout, scanLimit)
 	}
 	fmt.Fprintf(&b, "Output goes to a pipe. RSS is wait4's ru_maxrss (the largest of the runs).\n\n")
 	for _, sz := range rep.sizes {

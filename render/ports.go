@@ -40,6 +40,7 @@ func WritePorts(w io.Writer, v *views.PortsView, st Style) error {
 func WritePort(w io.Writer, explain []string, v *views.PortsView, socks []*sockscope.Socket, st Style) error {
 	list := st
 	list.Numeric, list.Processes = true, true
+	list.Flags = AnyFlagsKnown(socks)
 	if !st.TTY {
 		return WriteSockets(w, socks, list)
 	}
@@ -96,7 +97,7 @@ func (p *portsPrinter) block(b *views.PortBlock) {
 	for _, l := range b.Listeners {
 		t.Row(Cell{Text: "  " + listenerLabel(l), Color: StateColor(l.State.String())},
 			Cell{Text: listenAddr(l)},
-			Cell{Text: views.StackOf(l).String()},
+			Cell{Text: stackText(l)},
 			Cell{Text: holdersOrWhy(l, 4)},
 			Cell{Text: queueText(l)})
 	}
@@ -110,8 +111,40 @@ func (p *portsPrinter) block(b *views.PortBlock) {
 		if len(b.Peers) > 0 {
 			fmt.Fprintf(p.w, "    peers: %s\n", peersText(b.Peers, 5))
 		}
+		if tw := timeWaitFlags(b.Sockets); tw != "" {
+			fmt.Fprintf(p.w, "    TIME-WAIT flags: %s\n", tw)
+		}
 	}
 	fmt.Fprintln(p.w)
+}
+
+// timeWaitFlags counts the TIME-WAIT sockets whose bind flags are known by
+// flags: "2 reuseport, 1 none"; "" when no TIME-WAIT socket's flags are
+// known. A TIME-WAIT socket keeps the flags of the socket it was, and they
+// decide whether a new bind() may share its port.
+func timeWaitFlags(socks []*sockscope.Socket) string {
+	var counts []views.Count
+	for _, s := range socks {
+		if s.State != sockscope.TimeWait || !FlagsKnown(s) {
+			continue
+		}
+		label := FlagsText(s)
+		if label == "" {
+			if s.ReuseAddr == sockscope.Unknown || s.ReusePort == sockscope.Unknown {
+				continue // one flag unknown, the other unset: nothing to say
+			}
+			label = "none"
+		}
+		i := 0
+		for i < len(counts) && counts[i].Label != label {
+			i++
+		}
+		if i == len(counts) {
+			counts = append(counts, views.Count{Label: label})
+		}
+		counts[i].N++
+	}
+	return countsText(counts, 0, false)
 }
 
 func (p *portsPrinter) outbound() {
@@ -172,6 +205,16 @@ func listenAddr(s *sockscope.Socket) string {
 		return Sanitize(s.LocalString())
 	}
 	return s.LocalString()
+}
+
+// stackText is a listener's IP versions and, where known to be set, its
+// bind flags: "dual-stack (reuseport)".
+func stackText(s *sockscope.Socket) string {
+	k := views.StackOf(s).String()
+	if f := FlagsText(s); f != "" {
+		return k + " (" + f + ")"
+	}
+	return k
 }
 
 // listenerLabel is a port owner's state: BOUND for a TCP socket that is

@@ -38,6 +38,9 @@ type Style struct {
 	// OneLine keeps each socket on one line on a terminal too (ss -O):
 	// Memory and TCPInfo go in the DETAILS column, as in a pipe.
 	OneLine bool
+	// Flags adds the FLAGS column on a terminal (see FlagsText): set by
+	// `port N` when some socket's SO_REUSEADDR/SO_REUSEPORT are known.
+	Flags bool
 }
 
 func (st Style) endpoint(proto sockscope.Proto, ap interface {
@@ -151,6 +154,9 @@ func SocketHeader(st Style) []string {
 	if st.Cgroup {
 		h = append(h, "CGROUP")
 	}
+	if st.Flags && st.TTY {
+		h = append(h, "FLAGS")
+	}
 	if st.Processes {
 		h = append(h, "PROCESS")
 	}
@@ -200,6 +206,9 @@ func SocketRow(s *sockscope.Socket, st Style) []Cell {
 	}
 	if st.Cgroup {
 		row = append(row, Cell{Text: CgroupText(s)})
+	}
+	if st.Flags && st.TTY {
+		row = append(row, Cell{Text: flagsCell(s)})
 	}
 	if st.Processes {
 		row = append(row, Cell{Text: holdersOrWhy(s, 0)})
@@ -284,4 +293,48 @@ func WriteSocketsNDJSON(w io.Writer, socks []*sockscope.Socket) error {
 		return err
 	}
 	return nil
+}
+
+// FlagsText names the bind flags a socket is known to have set, as
+// "reuseaddr reuseport", "reuseaddr" or "reuseport"; "" when none is set or
+// when they are unknown (sock_diag and /proc do not report them: they are
+// read through BPF or pidfd_getfd). Unknown never reads as "not set".
+func FlagsText(s *sockscope.Socket) string {
+	switch {
+	case s.ReuseAddr == sockscope.Yes && s.ReusePort == sockscope.Yes:
+		return "reuseaddr reuseport"
+	case s.ReuseAddr == sockscope.Yes:
+		return "reuseaddr"
+	case s.ReusePort == sockscope.Yes:
+		return "reuseport"
+	}
+	return ""
+}
+
+// FlagsKnown reports whether a socket's SO_REUSEADDR or SO_REUSEPORT is known.
+func FlagsKnown(s *sockscope.Socket) bool {
+	return s.ReuseAddr != sockscope.Unknown || s.ReusePort != sockscope.Unknown
+}
+
+// AnyFlagsKnown reports whether some socket's bind flags are known: the
+// FLAGS column is worth printing.
+func AnyFlagsKnown(socks []*sockscope.Socket) bool {
+	for _, s := range socks {
+		if FlagsKnown(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// flagsCell is the FLAGS column: the set flags, "-" when both are known
+// and unset, "" when unknown.
+func flagsCell(s *sockscope.Socket) string {
+	if t := FlagsText(s); t != "" {
+		return t
+	}
+	if s.ReuseAddr != sockscope.Unknown && s.ReusePort != sockscope.Unknown {
+		return "-"
+	}
+	return ""
 }

@@ -33,8 +33,15 @@ var propAddrs = []string{"127.0.0.1", "127.0.0.2", "127.0.0.3", "0.0.0.0", "::",
 const (
 	propPort   = 7000
 	helperPort = 9
-	otherUID   = 1000
 )
+
+// otherUIDs are the owners other than root a scenario's socket may have:
+// an ordinary user and nobody (65534, as issue 10 asks).
+var otherUIDs = []uint32{1000, 65534}
+
+// propUIDs counts the sockets the scenarios created by owner. Scenarios
+// run one at a time (runInNetNS waits), so it needs no lock.
+var propUIDs = map[uint32]int{}
 
 // psock is a socket a scenario created, with the options it set.
 type psock struct {
@@ -135,6 +142,7 @@ func TestPropertyKernel(t *testing.T) {
 	t.Logf("lookups: socket %d, one-of %d (reuseport group or hidden flag %d), none %d", st.lookOne, st.lookOneOf, st.lookOneOfHW, st.lookNone)
 	t.Logf("lookups with the kernel asked (true flags): the kernel named the member %d times, one-of left %d", st.lookKernelPick, st.lookOneOfKernel)
 	t.Logf("lookups with the kernel asked (flags hidden): the kernel named the receiver %d times, one-of left %d", st.lookHiddenKernelPick, st.lookHiddenOneOfKernel)
+	t.Logf("sockets created by owner uid: %v", propUIDs)
 	if st.scenarios == 0 {
 		t.Error("no scenario ran")
 	}
@@ -248,7 +256,7 @@ func (sc *scenario) randSock(existing bool) psock {
 		p.v6only = r.IntN(2) == 0
 	}
 	if r.IntN(4) == 0 {
-		p.uid = otherUID
+		p.uid = otherUIDs[r.IntN(len(otherUIDs))]
 	}
 	p.dev = r.IntN(7) == 0
 	if existing {
@@ -317,6 +325,7 @@ func (sc *scenario) newSocket(p *psock) (int, error) {
 	if err != nil {
 		return -1, err
 	}
+	propUIDs[p.uid]++
 	set := func(level, opt int, v bool) {
 		x := 0
 		if v {

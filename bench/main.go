@@ -131,6 +131,7 @@ func run() int {
 		cfg   config
 		sizes = flag.String("sizes", "10000,100000,300000,1000000", "comma-separated TCP socket counts (listeners + 2 × connections); empty for none")
 		netns = flag.String("netns", "", "comma-separated network namespace counts for the namespace sweep (e.g. 10,100,500); empty for none")
+		srcs  = flag.String("source", "", "comma-separated sockscope sources (netlink, proc, bpf, auto) that each add a variant of the holder-scan rows (`sockscope ls -tanp` and `sockscope`) run with --source S")
 		only  = flag.String("commands", "", "comma-separated subset of the commands to time (default all): "+commandNames())
 	)
 	flag.IntVar(&cfg.procs, "procs", 50, "holder processes")
@@ -159,6 +160,14 @@ func run() int {
 	if len(cfg.sizes) == 0 && len(cfg.netns) == 0 {
 		fmt.Fprintln(os.Stderr, "bench: nothing to do: give -sizes or -netns")
 		return 2
+	}
+	if *srcs != "" {
+		variants, err := sourceCommands(strings.Split(*srcs, ","))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			return 2
+		}
+		allCommands = append(allCommands, variants...)
 	}
 	if *only != "" {
 		cfg.only = strings.Split(*only, ",")
@@ -215,6 +224,29 @@ func run() int {
 		return 1
 	}
 	return 0
+}
+
+// holderScanRows are the commands whose cost is mostly the holder scan,
+// which -source repeats with each --source.
+var holderScanRows = []string{"sockscope ls -tanp", "sockscope"}
+
+// sourceCommands returns, for each source, the holder-scan rows run with
+// --source S, named "sockscope --source S ls -tanp".
+func sourceCommands(srcs []string) ([]command, error) {
+	var out []command
+	for _, src := range srcs {
+		src = strings.TrimSpace(src)
+		if !slices.Contains([]string{"auto", "netlink", "proc", "bpf"}, src) {
+			return nil, fmt.Errorf("bad -source %q: use auto, netlink, proc or bpf", src)
+		}
+		for _, name := range holderScanRows {
+			i := slices.IndexFunc(allCommands, func(c command) bool { return c.name == name })
+			base := allCommands[i].argv
+			argv := append([]string{base[0], "--source", src}, base[1:]...)
+			out = append(out, command{name: strings.Join(argv, " "), argv: argv})
+		}
+	}
+	return out, nil
 }
 
 func commandNames() string {

@@ -243,7 +243,7 @@ func sourceCommands(srcs []string) ([]command, error) {
 			i := slices.IndexFunc(allCommands, func(c command) bool { return c.name == name })
 			base := allCommands[i].argv
 			argv := append([]string{base[0], "--source", src}, base[1:]...)
-			out = append(out, command{name: strings.Join(argv, " "), argv: argv})
+			out = append(out, command{name: "sockscope --source " + src + strings.TrimPrefix(name, "sockscope"), argv: argv})
 		}
 	}
 	return out, nil

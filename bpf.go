@@ -256,6 +256,9 @@ func applyBPF(snap *Snapshot, bp *BPF, r *bpfRead) {
 		}
 		s.ReuseAddr = TristateOf(k.ReuseAddr != 0)
 		s.ReusePort = TristateOf(k.ReusePort)
+		if k.ReuseportRead {
+			s.ReuseportProg = TristateOf(k.ReuseportProg)
+		}
 		if s.Family == FamilyInet6 {
 			s.V6Only = TristateOf(k.V6Only)
 		}

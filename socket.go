@@ -186,6 +186,12 @@ type Socket struct {
 	// or UDP socket (TIME-WAIT sockets and orphans included) where they
 	// were read through BPF (SourceBPF); Unknown otherwise.
 	ReuseAddr, ReusePort Tristate
+	// ReuseportProg reports whether the socket's SO_REUSEPORT group has a
+	// reuseport BPF program (SO_ATTACH_REUSEPORT_CBPF or _EBPF), which
+	// then chooses the receiver among the group's members; read through
+	// BPF (SourceBPF) for TCP sockets other than TIME-WAIT and for UDP
+	// sockets, Unknown otherwise.
+	ReuseportProg Tristate
 	// HoldersHidden reports that some processes could not be inspected, so
 	// the holder list may be incomplete.
 	HoldersHidden bool

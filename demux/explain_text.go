@@ -86,6 +86,8 @@ func probeSentence(pr Probe) string {
 // chosenBy says what picks among the candidates of a OneOf verdict.
 func chosenBy(a Ambiguity) string {
 	switch {
+	case a.Has(ReuseportBPF):
+		return "chosen by the group's reuseport BPF program, which sockscope cannot run"
 	case a.Has(ReuseportHash | HiddenInput):
 		return "chosen by a keyed hash of the 4-tuple or by socket options the kernel does not show"
 	case a.Has(ReuseportHash):

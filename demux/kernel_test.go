@@ -32,6 +32,22 @@ func TestWithKernel(t *testing.T) {
 			t.Errorf("WithKernel changed its argument: %s, %d steps", res.Verdict, len(res.Steps))
 		}
 	})
+	t.Run("reuseport BPF program: stays one-of", func(t *testing.T) {
+		f := newFx()
+		var g []*sockscope.Socket
+		for range 3 {
+			g = append(g, f.add(sockscope.TCP, "127.0.0.1:9000", sockscope.Listen, so{ra: no, rp: yes}))
+		}
+		g[2].ReuseportProg = sockscope.Yes
+		res := Lookup(f.snap, seg(sockscope.TCP, "127.0.0.9:5000", "127.0.0.1:9000", 1), f.truth)
+		got := WithKernel(res, CompareKernel(res, reply(g[1]), nil))
+		if got.Verdict != OneOf || got.KernelPick || !got.Ambiguity.Has(ReuseportBPF) || len(got.Candidates) != 3 {
+			t.Fatalf("got %s %v pick %v ambiguity %v, want one-of reuseport-bpf", got.Verdict, names(got.Candidates), got.KernelPick, got.Ambiguity.Strings())
+		}
+		if last := got.Steps[len(got.Steps)-1]; last.Name != "reuseport" || last.Detail != ReuseportBPFDetail {
+			t.Errorf("last step %+v, want reuseport saying a program decides", last)
+		}
+	})
 	t.Run("unchanged", func(t *testing.T) {
 		f := newFx()
 		f.add(sockscope.TCP, "127.0.0.1:9000", sockscope.Listen, so{ra: no, rp: yes})

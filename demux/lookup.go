@@ -32,8 +32,8 @@ const (
 	NotLocal LookupVerdict = "not-local"
 )
 
-// Ambiguity says why a OneOf verdict has several candidates. Both bits may
-// be set.
+// Ambiguity says why a OneOf verdict has several candidates. Several bits
+// may be set.
 type Ambiguity uint8
 
 const (
@@ -46,12 +46,18 @@ const (
 	// CPU a datagram is processed on (for a socket whose SO_INCOMING_CPU is
 	// set).
 	HiddenInput
+	// ReuseportBPF: the group has a reuseport BPF program
+	// (SO_ATTACH_REUSEPORT_CBPF or _EBPF) that chooses the receiver;
+	// sockscope cannot run it. Set by [WithKernel] when a candidate's
+	// Socket.ReuseportProg is Yes.
+	ReuseportBPF
 )
 
 // Has reports whether every bit of b is set in a.
 func (a Ambiguity) Has(b Ambiguity) bool { return a&b == b && b != 0 }
 
-// Strings names the set bits: "reuseport-hash", "hidden-input".
+// Strings names the set bits: "reuseport-hash", "hidden-input",
+// "reuseport-bpf".
 func (a Ambiguity) Strings() []string {
 	var out []string
 	if a.Has(ReuseportHash) {
@@ -59,6 +65,9 @@ func (a Ambiguity) Strings() []string {
 	}
 	if a.Has(HiddenInput) {
 		out = append(out, "hidden-input")
+	}
+	if a.Has(ReuseportBPF) {
+		out = append(out, "reuseport-bpf")
 	}
 	return out
 }

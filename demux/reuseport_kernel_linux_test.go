@@ -370,3 +370,111 @@ func (g *rpGroup) runBPF(n, count int) (errs []string) {
 	}
 	return errs
 }
+
+// TestReuseportBPFDetected: with the BPF source, a group with a reuseport
+// program (SO_ATTACH_REUSEPORT_CBPF) is reported as such (ReuseportProg
+// Yes on every member) and WithKernel keeps the answer OneOf with
+// ReuseportBPF, while a group without one (ReuseportProg No) gets the
+// kernel's pick, which a segment really sent confirms.
+func TestReuseportBPFDetected(t *testing.T) {
+	requireNetNS(t)
+	for _, tc := range []struct {
+		proto      sockscope.Proto
+		prog, none string
+	}{{sockscope.TCP, "127.0.0.1:7320", "127.0.0.1:7321"}, {sockscope.UDP, "127.0.0.1:7322", "127.0.0.1:7323"}} {
+		t.Run(tc.proto.String(), func(t *testing.T) {
+			gp := &rpGroup{proto: tc.proto, bind: netip.MustParseAddrPort(tc.prog), dst: netip.MustParseAddrPort(tc.prog)}
+			gn := &rpGroup{proto: tc.proto, bind: netip.MustParseAddrPort(tc.none), dst: netip.MustParseAddrPort(tc.none)}
+			var skip string
+			errs := runInNetNS(func() []string {
+				var errs []string
+				skip, errs = runBPFDetected(gp, gn)
+				return errs
+			})
+			for _, e := range errs {
+				t.Error(e)
+			}
+			if skip != "" && len(errs) == 0 {
+				t.Skip(skip)
+			}
+		})
+	}
+}
+
+// runBPFDetected opens both groups (a program on gp), collects with the
+// BPF source and checks both answers for a few sources.
+func runBPFDetected(gp, gn *rpGroup) (skip string, errs []string) {
+	defer gp.close()
+	defer gn.close()
+	const n = 3
+	if err := gp.open(n); err != nil {
+		return "", []string{err.Error()}
+	}
+	if err := gn.open(n); err != nil {
+		return "", []string{err.Error()}
+	}
+	prog := []unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: 0}}
+	if err := unix.SetsockoptSockFprog(gp.members[0].fd, unix.SOL_SOCKET, unix.SO_ATTACH_REUSEPORT_CBPF, &unix.SockFprog{Len: 1, Filter: &prog[0]}); err != nil {
+		return "", []string{"SO_ATTACH_REUSEPORT_CBPF: " + err.Error()}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	opts := sockscope.Options{NetNS: []string{"/proc/self/task/" + strconv.Itoa(unix.Gettid()) + "/ns/net"}, Protos: []sockscope.Proto{gp.proto}, Source: sockscope.SourceBPF}
+	snap, err := sockscope.Collect(ctx, opts)
+	if err != nil {
+		return "", []string{"collect: " + err.Error()}
+	}
+	for _, w := range snap.Warnings {
+		if w.Kind == sockscope.WarnSource {
+			return "BPF source not available here: " + w.Msg, nil
+		}
+	}
+	ifaces, err := sockscope.Interfaces(ctx, opts)
+	if err != nil {
+		return "", []string{"interfaces: " + err.Error()}
+	}
+	want := map[uint64]sockscope.Tristate{}
+	for _, m := range gp.members {
+		want[m.inode] = sockscope.Yes
+	}
+	for _, m := range gn.members {
+		want[m.inode] = sockscope.No
+	}
+	seen := 0
+	for _, s := range snap.Sockets {
+		if w, ok := want[s.Inode]; ok {
+			seen++
+			if s.ReuseportProg != w {
+				errs = append(errs, fmt.Sprintf("inode %d on %s: ReuseportProg %s, want %s", s.Inode, s.Local, s.ReuseportProg, w))
+			}
+		}
+	}
+	if seen != 2*n {
+		errs = append(errs, fmt.Sprintf("snapshot has %d of the %d members", seen, 2*n))
+	}
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
+	for i := 0; i < 6 && ctx.Err() == nil; i++ {
+		src := gp.randSrc(rng)
+		res, _ := gp.ask(ctx, opts, snap, ifaces, src)
+		if res.Verdict != OneOf || !res.Ambiguity.Has(ReuseportBPF) || len(res.Candidates) != n || res.KernelPick {
+			errs = append(errs, fmt.Sprintf("group with a program, from %s: verdict %s ambiguity %v kernel_pick %v, %d candidates; want one-of reuseport-bpf among %d\n%s",
+				src, res.Verdict, res.Ambiguity.Strings(), res.KernelPick, len(res.Candidates), n, steps(res)))
+		}
+		res, _ = gn.ask(ctx, opts, snap, ifaces, src)
+		got, err := gn.deliver(ctx, src, i)
+		if err != nil {
+			return "", append(errs, fmt.Sprintf("from %s: %v", src, err))
+		}
+		switch {
+		case res.Verdict != One || !res.KernelPick || res.Ambiguity.Has(ReuseportBPF):
+			errs = append(errs, fmt.Sprintf("group without a program, from %s: verdict %s kernel_pick %v ambiguity %v; want the kernel's pick\n%s",
+				src, res.Verdict, res.KernelPick, res.Ambiguity.Strings(), steps(res)))
+		case res.Socket.Inode != got.inode:
+			errs = append(errs, fmt.Sprintf("group without a program, from %s: sockscope named inode %d, the segment landed on inode %d", src, res.Socket.Inode, got.inode))
+		}
+		if len(errs) > 3 {
+			break
+		}
+	}
+	return "", errs
+}

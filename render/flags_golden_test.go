@@ -34,6 +34,7 @@ func flagsSnapshot() *sockscope.Snapshot {
 	tw4 := tcp(sockscope.TimeWait, "127.0.0.1:8080", "127.0.0.1:40003", 0, y, n)
 	plain := tcp(sockscope.Listen, "127.0.0.1:9090", "0.0.0.0:0", 21, n, n)
 	unknown := tcp(sockscope.Listen, "127.0.0.1:9191", "0.0.0.0:0", 31, u, u)
+	rp1.ReuseportProg, rp2.ReuseportProg, plain.ReuseportProg = y, y, n
 	return &sockscope.Snapshot{NetNS: []*sockscope.NetNS{ns},
 		Sockets: []*sockscope.Socket{rp1, rp2, tw1, tw2, tw3, tw4, plain, unknown}}
 }
@@ -98,7 +99,7 @@ func TestGoldenFlags(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := byInode[inode]
-			for key, tri := range map[string]sockscope.Tristate{"reuseaddr": s.ReuseAddr, "reuseport": s.ReusePort} {
+			for key, tri := range map[string]sockscope.Tristate{"reuseaddr": s.ReuseAddr, "reuseport": s.ReusePort, "reuseport_prog": s.ReuseportProg} {
 				raw, ok := l[key]
 				switch {
 				case tri == sockscope.Unknown && ok:

@@ -237,8 +237,8 @@ func (e *socketEncoder) appendSocket(b []byte, s *sockscope.Socket) []byte {
 	return append(b, '}')
 }
 
-// appendReuseJSON appends "reuseaddr", "reuseport" and "bind_bucket"
-// where they are known (read through BPF).
+// appendReuseJSON appends "reuseaddr", "reuseport", "reuseport_prog" and
+// "bind_bucket" where they are known (read through BPF).
 func appendReuseJSON(b []byte, s *sockscope.Socket) []byte {
 	if s.ReuseAddr != sockscope.Unknown {
 		b = append(b, `,"reuseaddr":`...)
@@ -247,6 +247,10 @@ func appendReuseJSON(b []byte, s *sockscope.Socket) []byte {
 	if s.ReusePort != sockscope.Unknown {
 		b = append(b, `,"reuseport":`...)
 		b = strconv.AppendBool(b, s.ReusePort == sockscope.Yes)
+	}
+	if s.ReuseportProg != sockscope.Unknown {
+		b = append(b, `,"reuseport_prog":`...)
+		b = strconv.AppendBool(b, s.ReuseportProg == sockscope.Yes)
 	}
 	if bb := s.BindBucket; bb != nil {
 		b = append(b, `,"bind_bucket":{"port":`...)

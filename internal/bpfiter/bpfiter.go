@@ -29,6 +29,11 @@ type Sock struct {
 	ReuseAddr uint8
 	ReusePort bool
 	V6Only    bool
+	// ReuseportRead reports that ReuseportProg was read (full TCP sockets
+	// and UDP sockets; not TIME-WAIT). ReuseportProg is set when the
+	// socket's SO_REUSEPORT group has a reuseport BPF program
+	// (SO_ATTACH_REUSEPORT_CBPF or _EBPF: sk_reuseport_cb->prog).
+	ReuseportRead, ReuseportProg bool
 	// Bucket is the TCP port's bind bucket (inet_bind_bucket), nil when
 	// the socket has none (UDP, or an unbound TCP socket).
 	Bucket *Bucket

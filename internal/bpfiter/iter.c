@@ -28,6 +28,10 @@
 #define TB_SK_FAMILY 4       /* fast_sk_family exists */
 #define TB_IPV6_ONLY 8       /* fast_ipv6_only exists */
 
+/* What sk_rec.rp_flags says of the socket's reuseport group (flags). */
+#define RP_READ 1 /* sk_reuseport_cb was read */
+#define RP_PROG 2 /* the group has a reuseport BPF program (CBPF or EBPF) */
+
 /* One TCP or UDP socket. Kept in step with skRec in bpfiter.go. */
 struct sk_rec {
 	__u64 cookie;
@@ -53,7 +57,8 @@ struct sk_rec {
 	__u8 fast_v6_rcv_saddr[16];
 	__u16 fast_sk_family;
 	__u8 fast_ipv6_only;
-	__u8 pad[5];
+	__u8 rp_flags;
+	__u8 pad[4];
 };
 
 /* One socket fd of one process. Kept in step with holdRec in bpfiter.go. */
@@ -113,9 +118,23 @@ static __always_inline void fill_bucket(struct sk_rec *r, struct inet_bind_bucke
 	}
 }
 
+/*
+ * fill_reuseport reads whether sk's reuseport group has a BPF program:
+ * SO_ATTACH_REUSEPORT_CBPF and _EBPF both end in sock_reuseport.prog.
+ */
+static __always_inline void fill_reuseport(struct sk_rec *r, struct sock *sk)
+{
+	struct sock_reuseport *rp = BPF_CORE_READ(sk, sk_reuseport_cb);
+
+	r->rp_flags = RP_READ;
+	if (rp && BPF_CORE_READ(rp, prog))
+		r->rp_flags |= RP_PROG;
+}
+
 /* fill_tcp fills r from a full TCP socket (not TIME-WAIT, not a request). */
 static __always_inline void fill_tcp(struct sk_rec *r, struct sock *sk)
 {
+	fill_reuseport(r, sk);
 	r->ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
 	r->uid = BPF_CORE_READ(sk, sk_uid.val);
 	fill_bucket(r, BPF_CORE_READ((struct inet_connection_sock *)sk, icsk_bind_hash));
@@ -155,6 +174,7 @@ int dump_udp(struct bpf_iter__udp *ctx)
 	r.cookie = bpf_get_socket_cookie(up);
 	r.uid = ctx->uid;
 	r.ino = BPF_CORE_READ((struct sock *)up, sk_socket, file, f_inode, i_ino);
+	fill_reuseport(&r, (struct sock *)up);
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }

@@ -48,7 +48,8 @@ type iterSkRec struct {
 	FastV6RcvSaddr [16]uint8
 	FastSkFamily   uint16
 	FastIpv6Only   uint8
-	Pad            [5]uint8
+	RpFlags        uint8
+	Pad            [4]uint8
 }
 
 // Names of all BPF objects in the ELF.

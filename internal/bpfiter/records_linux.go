@@ -15,6 +15,12 @@ const (
 	tbIPv6Only = 8
 )
 
+// Rp flags of iter.c.
+const (
+	rpRead = 1
+	rpProg = 2
+)
+
 const (
 	afInet  = 2
 	afInet6 = 10
@@ -42,6 +48,9 @@ func sockOf(r *iterSkRec) Sock {
 		ReuseAddr: r.Reuse,
 		ReusePort: r.Reuseport != 0,
 		V6Only:    r.Ipv6only != 0,
+
+		ReuseportRead: r.RpFlags&rpRead != 0,
+		ReuseportProg: r.RpFlags&rpProg != 0,
 	}
 	if r.TbFlags&tbRead != 0 {
 		b := &Bucket{

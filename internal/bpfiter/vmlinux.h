@@ -82,9 +82,16 @@ struct socket {
 	struct sock *sk;
 };
 
+struct bpf_prog;
+
+struct sock_reuseport {
+	struct bpf_prog *prog;
+};
+
 struct sock {
 	struct sock_common __sk_common;
 	struct socket *sk_socket;
+	struct sock_reuseport *sk_reuseport_cb;
 	kuid_t sk_uid;
 	__u16 sk_protocol;
 	__u16 sk_type;

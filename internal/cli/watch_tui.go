@@ -464,8 +464,13 @@ func (w *watcher) runTUI(ctx context.Context) error {
 	if width, height, err := w.g.io.TermSize(); err == nil {
 		m.width, m.height = width, height
 	}
-	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(w.g.io.In), tea.WithOutput(terminalOut(w.g)),
+	// ctx's end quits the view as q does, not through tea.WithContext:
+	// that kills the program, which closes its input reader without
+	// waiting for the goroutine still reading it (a data race).
+	p := tea.NewProgram(m, tea.WithInput(w.g.io.In), tea.WithOutput(terminalOut(w.g)),
 		tea.WithAltScreen(), tea.WithoutSignalHandler())
+	stopQuit := context.AfterFunc(ctx, p.Quit)
+	defer stopQuit()
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w.send = p.Send

@@ -47,6 +47,10 @@ func (o *ptyOutput) waitFor(t *testing.T, s string, d time.Duration) {
 	}
 }
 
+// ptyInputs keeps the views' input files reachable (and so open) until
+// the test binary exits.
+var ptyInputs []*os.File
+
 // startWatchPTY runs Main with args on a new pty of 120x30, input and
 // output, as a user's terminal. It returns the pty's controlling side
 // (the keyboard), its terminal side, the output so far, and Main's exit
@@ -64,9 +68,19 @@ func startWatchPTY(t *testing.T, ctx context.Context, args ...string) (*os.File,
 	out := &ptyOutput{}
 	go func() { _, _ = io.Copy(out, ptmx) }() // ends when ptmx is closed
 	errb := &ptyOutput{}
+	// The view's input is a file of its own, never closed here: the
+	// terminal library's reader may still be reading it when Main has
+	// returned (it waits for that reader only a while), and closing the
+	// same *os.File would race with that read.
+	infd, err := unix.Dup(int(tty.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := os.NewFile(uintptr(infd), tty.Name())
+	ptyInputs = append(ptyInputs, in)
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(ctx, args, IOStreams{In: tty, Out: tty, ErrOut: errb, OutTTY: true,
+		done <- Main(ctx, args, IOStreams{In: in, Out: tty, ErrOut: errb, OutTTY: true,
 			Getenv:   func(string) string { return "" },
 			TermSize: func() (int, int, error) { return term.GetSize(int(tty.Fd())) }})
 	}()

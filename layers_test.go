@@ -25,6 +25,7 @@ var layers = map[string][]string{
 	"internal/procnet":  {"internal/sockdiag", "internal/oserr"},
 	"internal/holders":  {"internal/oserr"},
 	"internal/netns":    {"internal/oserr"},
+	"internal/loopback": nil,
 	// sysenv reads what demux takes as input (sysctls, interfaces, the
 	// hidden options of sockets) and fills demux's types.
 	"internal/sysenv": {".", "demux", "internal/netns", "internal/oserr"},
@@ -38,7 +39,7 @@ var layers = map[string][]string{
 	"render": {".", "demux", "views", "query", "internal/lab", "internal/buildinfo"},
 
 	// Commands and their helpers.
-	"internal/lab":    {".", "demux", "internal/sysenv"},
+	"internal/lab":    {".", "demux", "internal/sysenv", "internal/loopback"},
 	"internal/server": {".", "render", "views", "query", "demux", "internal/sysenv", "internal/buildinfo"},
 	"internal/cli":    {".", "query", "demux", "views", "render", "internal/server", "internal/lab", "internal/sysenv", "internal/netns", "internal/buildinfo"},
 	"cmd/sockscope":   {"internal/cli"},
@@ -46,9 +47,9 @@ var layers = map[string][]string{
 	// Around the layers: build metadata, tools and test support.
 	"internal/buildinfo":     nil,
 	"internal/tools/gendocs": {"internal/cli"},
-	"bench":                  nil,
+	"bench":                  {"internal/loopback"},
 	"deploy":                 nil,
-	"internal/nstest":        nil,
+	"internal/nstest":        {"internal/loopback"},
 	"internal/e2e":           nil,
 }
 

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/sockscope/sockscope/internal/loopback"
 	"golang.org/x/sys/unix"
 )
 
@@ -70,7 +71,7 @@ func (s *nsSet) makeOne(name string) error {
 	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 		return fmt.Errorf("unshare: %w", err)
 	}
-	if err := loUp(); err != nil {
+	if err := loopback.Up(); err != nil {
 		return err
 	}
 	path := filepath.Join(netnsDir, name)
@@ -146,27 +147,6 @@ func (s *nsSet) close() error {
 	}
 	s.names = nil
 	return errors.Join(errs...)
-}
-
-// loUp sets IFF_UP on lo in the calling thread's namespace.
-func loUp() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("lo up: socket: %w", err)
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return fmt.Errorf("lo up: %w", err)
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("lo up: SIOCGIFFLAGS: %w", err)
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("lo up: SIOCSIFFLAGS: %w", err)
-	}
-	return nil
 }
 
 // privateNetnsDir gives the calling process a private /run/netns: it must

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sockscope/sockscope"
 	"github.com/sockscope/sockscope/demux"
+	"github.com/sockscope/sockscope/internal/loopback"
 	"github.com/sockscope/sockscope/internal/sysenv"
 )
 
@@ -101,7 +102,7 @@ func (l *lab) do(body func(*lab), o Options) {
 	}()
 	if !o.Shared {
 		if err := unix.Unshare(unix.CLONE_NEWNET); err == nil {
-			if err := loUp(); err != nil {
+			if err := loopback.Up(); err != nil {
 				l.failf("bring lo up in the private namespace: %v", err)
 				return
 			}
@@ -364,24 +365,4 @@ func (l *lab) nameOf(s *sockscope.Socket) string {
 		return "a TIME-WAIT socket"
 	}
 	return fmt.Sprintf("another socket (inode %d)", s.Inode)
-}
-
-func loUp() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("lo up: %w", err)
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return fmt.Errorf("lo up: %w", err)
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("lo flags: %w", err)
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("lo up: %w", err)
-	}
-	return nil
 }

@@ -7,32 +7,14 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/sockscope/sockscope/internal/loopback"
 	"golang.org/x/sys/unix"
 )
 
 // LoUp sets IFF_UP on the loopback interface of the calling thread's network
-// namespace. A namespace made by unshare(CLONE_NEWNET) starts with lo down,
-// so nothing can bind 127.0.0.1 or connect over it until this runs. The
-// caller must run on a locked OS thread that is inside the namespace.
-func LoUp() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("lo up: socket: %w", err)
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return fmt.Errorf("lo up: %w", err)
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("lo up: SIOCGIFFLAGS: %w", err)
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("lo up: SIOCSIFFLAGS: %w", err)
-	}
-	return nil
-}
+// namespace (loopback.Up). The caller must run on a locked OS thread
+// that is inside the namespace.
+func LoUp() error { return loopback.Up() }
 
 // Inode returns the inode number of the file behind fd, as fstat reports
 // it. For a socket this is the number sock_diag, /proc/net/* and the

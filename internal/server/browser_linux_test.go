@@ -491,8 +491,11 @@ func TestPageInBrowser(t *testing.T) {
 	if s.Dialog == nil || !strings.Contains(*s.Dialog, reach) || !strings.Contains(*s.Dialog, hostileShown) {
 		t.Errorf("detail of %s = %q, want %q and the holder as text", theirs, deref(s.Dialog), reach)
 	}
+	// The dialog's close event, which gives the focus back, is queued
+	// after the dialog closes: wait for the focus too, or a focus moved
+	// now would be taken back by it.
 	b.do("press Escape", chromedp.KeyEvent(kb.Escape))
-	b.wait("the detail to close", `!document.getElementById("detail").open`)
+	b.wait("the detail to close and the focus to return", fmt.Sprintf(`!document.getElementById("detail").open && document.activeElement && document.activeElement.dataset.key === %q`, childPortKey[2:]))
 	if s = b.state(); s.Active != childPortKey[2:] {
 		t.Errorf("after closing the detail, the focus is on %q, want the card %q", s.Active, childPortKey[2:])
 	}
@@ -501,7 +504,7 @@ func TestPageInBrowser(t *testing.T) {
 	b.do("press Enter", chromedp.KeyEvent(kb.Enter))
 	b.wait("the detail of the node", fmt.Sprintf(`document.getElementById("detail").open && document.getElementById("dtitle").textContent === %q && document.querySelectorAll("#dbody .sentences p").length > 0`, mine))
 	b.do("press Escape", chromedp.KeyEvent(kb.Escape))
-	b.wait("the detail to close", `!document.getElementById("detail").open`)
+	b.wait("the detail to close and the focus to return", fmt.Sprintf(`!document.getElementById("detail").open && document.activeElement && document.activeElement.dataset.key === %q`, myPortKey))
 
 	// Live refresh in place: a new refresh keeps the same elements (no
 	// flicker, focus kept).

@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 #
-# sockscope's container image: a static binary (CGO_ENABLED=0) on
+# sockscope's container image: static binaries (CGO_ENABLED=0) on
 # distroless/static, which has no shell or package manager, only
 # /etc/passwd, CA certificates and time zones. Build it with
 #
@@ -39,10 +39,12 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
         -X github.com/sockscope/sockscope/internal/buildinfo.version=${VERSION} \
         -X github.com/sockscope/sockscope/internal/buildinfo.commit=${COMMIT} \
         -X github.com/sockscope/sockscope/internal/buildinfo.date=${DATE}" \
-      -o /out/sockscope ./cmd/sockscope
+      -o /out/ ./cmd/sockscope ./cmd/sockscope-serve
 
 FROM gcr.io/distroless/static-debian12:nonroot
-COPY --from=build /out/sockscope /usr/bin/sockscope
+# sockscope serve runs sockscope-serve from beside it (the HTTP server is
+# kept out of sockscope so that its other commands start fast).
+COPY --from=build /out/sockscope /out/sockscope-serve /usr/bin/
 USER 65532:65532
 EXPOSE 9464
 ENTRYPOINT ["/usr/bin/sockscope"]

@@ -39,10 +39,14 @@ var layers = map[string][]string{
 	"render": {".", "demux", "views", "query", "internal/lab", "internal/buildinfo"},
 
 	// Commands and their helpers.
-	"internal/lab":    {".", "demux", "internal/sysenv", "internal/loopback"},
-	"internal/server": {".", "render", "views", "query", "demux", "internal/sysenv", "internal/buildinfo"},
-	"internal/cli":    {".", "query", "demux", "views", "render", "internal/server", "internal/lab", "internal/sysenv", "internal/netns", "internal/buildinfo"},
-	"cmd/sockscope":   {"internal/cli"},
+	"internal/lab": {".", "demux", "internal/sysenv", "internal/loopback"},
+	// servecfg describes the server to the command line without linking
+	// it: only cmd/sockscope-serve links internal/server.
+	"internal/servecfg":   {"."},
+	"internal/server":     {".", "render", "views", "query", "demux", "internal/sysenv", "internal/buildinfo", "internal/servecfg"},
+	"internal/cli":        {".", "query", "demux", "views", "render", "internal/servecfg", "internal/lab", "internal/sysenv", "internal/netns", "internal/buildinfo"},
+	"cmd/sockscope":       {"internal/cli"},
+	"cmd/sockscope-serve": {"internal/cli", "internal/server"},
 
 	// Around the layers: build metadata, tools and test support.
 	"internal/buildinfo":     nil,

@@ -18,7 +18,11 @@ import (
 
 	"github.com/sockscope/sockscope/internal/buildinfo"
 	"github.com/sockscope/sockscope/internal/cli"
+	httpserver "github.com/sockscope/sockscope/internal/server"
 )
+
+// serve runs in this process, as in sockscope-serve (the image's serve).
+func init() { cli.LinkServer(httpserver.Command{}) }
 
 type lockedBuffer struct {
 	mu sync.Mutex

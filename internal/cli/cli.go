@@ -123,7 +123,9 @@ func (e *exitError) Error() string {
 // globals are the options every command takes.
 type globals struct {
 	// ctx is the command line's context, cancelled by an interrupt.
-	ctx      context.Context
+	ctx context.Context
+	// args are the command line's arguments, without the program name.
+	args     []string
 	io       IOStreams
 	output   string
 	noColor  bool
@@ -367,7 +369,7 @@ func execute(ctx context.Context, args []string, streams IOStreams, interrupted 
 	// ctxWriter splits large writes at line ends, so NDJSON is never left
 	// with a torn line.
 	streams.Out = ctxWriter{ctx: ctx, w: outErr}
-	g := &globals{ctx: ctx, io: streams, rawOut: rawOut, rawErr: rawErr}
+	g := &globals{ctx: ctx, io: streams, rawOut: rawOut, rawErr: rawErr, args: args}
 	root := newRoot(ctx, g)
 	root.SetArgs(args)
 	root.SetOut(streams.Out)

@@ -6,14 +6,75 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sockscope/sockscope/internal/buildinfo"
-	httpserver "github.com/sockscope/sockscope/internal/server"
+	"github.com/sockscope/sockscope/internal/servecfg"
+	"github.com/sockscope/sockscope/render"
 )
+
+// linkedServer is the HTTP server serve runs: set by RunServe in
+// sockscope-serve (cmd/sockscope-serve), nil in sockscope, whose serve
+// checks its flags and then runs sockscope-serve in its place. Keeping
+// the server out of sockscope halves the binary and its start-up
+// (docs/performance.md, "A fast start").
+var linkedServer servecfg.Server
+
+// LinkServer makes serve run s in this process, as sockscope-serve does,
+// for [Run] and [Main] from then on. Without it serve runs sockscope-serve
+// in place of this process. Call it before running any command line.
+func LinkServer(s servecfg.Server) { linkedServer = s }
+
+// RunServe is the command sockscope-serve: the sockscope command line
+// with serve's HTTP server linked in, s. It returns the exit status.
+func RunServe(s servecfg.Server) int {
+	LinkServer(s)
+	return Run()
+}
+
+// serveBinary is the name of the binary that has the server.
+const serveBinary = "sockscope-serve"
+
+// serveExecEnv marks a sockscope-serve that sockscope started: if that
+// binary has no server linked either, it says so instead of starting
+// itself again.
+const serveExecEnv = "SOCKSCOPE_SERVE_EXEC"
+
+// findServeBinary returns the path of sockscope-serve: beside this
+// executable (as packages install it), else on PATH.
+func findServeBinary() (string, error) {
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), serveBinary)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return exec.LookPath(serveBinary)
+}
+
+// execServe replaces this process with sockscope-serve, run with the
+// same arguments.
+func execServe(g *globals) error {
+	if os.Getenv(serveExecEnv) != "" {
+		return fmt.Errorf("serve: this binary has no HTTP server linked in, and it was started by sockscope as %s: build %s from ./cmd/%s", serveBinary, serveBinary, serveBinary)
+	}
+	path, err := findServeBinary()
+	if err != nil {
+		return fmt.Errorf("serve: the HTTP server is in its own binary, %s, so that the other commands start fast, and there is none beside this one or on PATH: install it with 'go install github.com/sockscope/sockscope/cmd/%s@latest', or from the source run 'go run ./cmd/%s serve'", serveBinary, serveBinary, serveBinary)
+	}
+	argv := append([]string{path}, g.args...)
+	env := append(os.Environ(), serveExecEnv+"=1")
+	if err := syscall.Exec(path, argv, env); err != nil {
+		return fmt.Errorf("serve: run %s: %w", render.Sanitize(path), err)
+	}
+	return nil // not reached: Exec returns only on failure
+}
 
 type serveOptions struct {
 	listen         string
@@ -60,7 +121,13 @@ sockets per process). At most --metrics-max-ports listened ports get
 per-port series (accept queue, backlog, sockets by state). At most 2
 collections run at once, shared by the requests that arrive together; at
 most 4 replies are in flight, 16 more requests wait up to 10s, and the
-rest are answered 503 with Retry-After (see docs/security.md).`,
+rest are answered 503 with Retry-After (see docs/security.md).
+
+The server is a binary of its own, sockscope-serve, so that sockscope's
+other commands start fast: serve checks its flags, then runs the
+sockscope-serve installed beside sockscope (or found on PATH) with the
+same arguments, in place of itself (same pid). From the source:
+go run ./cmd/sockscope-serve serve.`,
 		Example: `  sockscope serve
   sockscope serve --listen 127.0.0.1:9464 --metrics-holders
   sockscope serve --listen 0.0.0.0:9464 --web.config.file web.yml --allowed-hosts myhost.example
@@ -135,9 +202,13 @@ func runServe(ctx context.Context, g *globals, o *serveOptions) error {
 			return usagef("bad --allowed-hosts entry %q: give host names without port, e.g. myhost.example, or * for any", h)
 		}
 	}
-	var web httpserver.WebConfig
+	if linkedServer == nil {
+		// The flags are right: sockscope-serve takes it from here.
+		return execServe(g)
+	}
+	var tls, basicAuth bool
 	if o.webConfig != "" {
-		if web, err = httpserver.CheckWebConfig(o.webConfig); err != nil {
+		if tls, basicAuth, err = linkedServer.CheckWebConfig(o.webConfig); err != nil {
 			return usagef("bad --web.config.file: %v", err)
 		}
 	}
@@ -158,25 +229,27 @@ func runServe(ctx context.Context, g *globals, o *serveOptions) error {
 	if len(allowed) == 0 {
 		allowed = defaultAllowedHosts(host)
 	}
-	cfg := httpserver.Config{
+	cfg := servecfg.Config{
 		Options:        opts,
 		Services:       g.style().Services,
 		MetricsHolders: o.metricsHolders,
 		MaxPorts:       o.maxPorts,
 		MaxProcesses:   o.maxProcesses,
 		AllowedHosts:   allowed,
+		WebConfigFile:  o.webConfig,
+		Log:            g.io.ErrOut,
 	}
 	// sockscope_build_info says what 'sockscope version' says: the
 	// release's -X values, else the Go build information.
 	bi := buildinfo.Get()
 	cfg.Version, cfg.Revision = bi.Version, bi.Commit
 	scheme := "http"
-	if web.TLS {
+	if tls {
 		scheme = "https"
 	}
 	fmt.Fprintf(g.io.ErrOut, "sockscope: serving on %s://%s/ (metrics at /metrics)\n", scheme, ln.Addr())
-	if !loopback && (!web.TLS || !web.BasicAuth) {
+	if !loopback && (!tls || !basicAuth) {
 		fmt.Fprintf(g.io.ErrOut, "sockscope: warning: %s is not a loopback address and --web.config.file sets up no TLS and basic auth: anyone who can reach it sees every socket and the command lines that hold them\n", ln.Addr())
 	}
-	return httpserver.Serve(ctx, ln, httpserver.New(cfg), httpserver.ServeOptions{WebConfigFile: o.webConfig, Log: g.io.ErrOut})
+	return linkedServer.Serve(ctx, ln, cfg)
 }

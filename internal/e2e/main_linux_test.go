@@ -50,11 +50,15 @@ func TestMain(m *testing.M) {
 			fmt.Fprintf(os.Stderr, "e2e: the go command builds the binary under test: %v\n", err)
 			return 1
 		}
-		cmd := exec.Command(gobin, "build", "-o", binary, "github.com/sockscope/sockscope/cmd/sockscope")
-		cmd.Stderr = os.Stderr
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: build sockscope: %v\n", err)
-			return 1
+		// sockscope-serve beside it, as packages install them: sockscope
+		// serve runs it.
+		for _, name := range []string{"sockscope", "sockscope-serve"} {
+			cmd := exec.Command(gobin, "build", "-o", filepath.Join(dir, name), "github.com/sockscope/sockscope/cmd/"+name)
+			cmd.Stderr = os.Stderr
+			if err := cmd.Run(); err != nil {
+				fmt.Fprintf(os.Stderr, "e2e: build %s: %v\n", name, err)
+				return 1
+			}
 		}
 		return nstest.IsolateMain(m, binaryEnv+"="+binary)
 	}()

@@ -15,8 +15,23 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
-	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
 )
+
+// raiseMemlock lifts RLIMIT_MEMLOCK as far as this process may, for
+// kernels that charge BPF maps and programs to it.
+func raiseMemlock() {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_MEMLOCK, &lim); err != nil || lim.Cur == unix.RLIM_INFINITY {
+		return
+	}
+	want := unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY}
+	if unix.Setrlimit(unix.RLIMIT_MEMLOCK, &want) != nil {
+		// Without CAP_SYS_RESOURCE: up to the hard limit.
+		lim.Cur = lim.Max
+		_ = unix.Setrlimit(unix.RLIMIT_MEMLOCK, &lim)
+	}
+}
 
 // Iters holds the loaded programs and their iterator links. It is safe
 // for concurrent use: each read opens its own iterator instance.
@@ -35,8 +50,12 @@ func Load() (*Iters, error) {
 	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
 		return nil, fmt.Errorf("%w: no kernel BTF: %w", ErrUnavailable, err)
 	}
-	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK.
-	_ = rlimit.RemoveMemlock()
+	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK. Not
+	// cilium/ebpf/rlimit: its package initialiser creates a BPF map
+	// (and reads mountinfo) to detect memcg accounting in every run of
+	// every command, BPF or not; raising the limit is harmless where it
+	// is not needed.
+	raiseMemlock()
 	spec, err := loadIter()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)

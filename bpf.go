@@ -131,13 +131,15 @@ type bpfRead struct {
 	socks map[uint64]*bpfiter.Sock // by cookie
 	fds   map[int][]holders.SocketFD
 	files bool // the task_file iterator was read
-	errs  []error
+	// noFlags: flags were not asked for (Options.SkipFlags).
+	noFlags bool
+	errs    []error
 }
 
 // readBPF runs the socket iterators in every namespace (the namespace of
 // an iterator is the opening thread's) and the task_file iterator once.
 func readBPF(ctx context.Context, bp *BPF, spaces []nsTarget, opts Options) (*bpfRead, error) {
-	r := &bpfRead{socks: map[uint64]*bpfiter.Sock{}}
+	r := &bpfRead{socks: map[uint64]*bpfiter.Sock{}, noFlags: opts.SkipFlags && opts.Source == SourceAuto}
 	var mu sync.Mutex
 	add := func(list []bpfiter.Sock) {
 		mu.Lock()
@@ -148,7 +150,8 @@ func readBPF(ctx context.Context, bp *BPF, spaces []nsTarget, opts Options) (*bp
 			}
 		}
 	}
-	wantTCP, wantUDP := wantsProto(opts, TCP), wantsProto(opts, UDP)
+	flags := !r.noFlags
+	wantTCP, wantUDP := flags && wantsProto(opts, TCP), flags && wantsProto(opts, UDP)
 	read := func() error {
 		for _, p := range []struct {
 			want  bool
@@ -166,6 +169,9 @@ func readBPF(ctx context.Context, bp *BPF, spaces []nsTarget, opts Options) (*bp
 		return nil
 	}
 	for _, ns := range spaces {
+		if !wantTCP && !wantUDP {
+			break
+		}
 		if err := ctx.Err(); err != nil {
 			return nil, &OpError{Op: "read", NetNS: ns.model.Name, Err: err}
 		}
@@ -183,15 +189,15 @@ func readBPF(ctx context.Context, bp *BPF, spaces []nsTarget, opts Options) (*bp
 		return nil, &OpError{Op: "scan holders", Err: err}
 	}
 	if opts.Holders {
-		r.readFiles(bp, true)
+		r.readFiles(bp, true, flags)
 	}
 	return r, nil
 }
 
-// readFiles runs the task_file iterator: the flags of bound-only TCP
-// sockets, which iter/tcp does not walk, and with holders the socket fds
-// of every process.
-func (r *bpfRead) readFiles(bp *BPF, withHolders bool) {
+// readFiles runs the task_file iterator: with flags, the flags of
+// bound-only TCP sockets, which iter/tcp does not walk, and with holders
+// the socket fds of every process.
+func (r *bpfRead) readFiles(bp *BPF, withHolders, flags bool) {
 	r.files = true
 	var fds map[int][]holders.SocketFD
 	if withHolders {
@@ -207,7 +213,7 @@ func (r *bpfRead) readFiles(bp *BPF, withHolders bool) {
 		return
 	}
 	for i := range bound {
-		if bound[i].Cookie != 0 {
+		if flags && bound[i].Cookie != 0 {
 			r.socks[bound[i].Cookie] = &bound[i]
 		}
 	}
@@ -235,10 +241,10 @@ func applyBPF(snap *Snapshot, bp *BPF, r *bpfRead) {
 	}
 	// Bound-only TCP sockets are seen only through their holders' fds:
 	// walk them now if the table has any and the holder scan did not.
-	if !r.files && slices.ContainsFunc(snap.Sockets, func(s *Socket) bool {
+	if !r.files && !r.noFlags && slices.ContainsFunc(snap.Sockets, func(s *Socket) bool {
 		return s.Proto == TCP && s.State == Close && s.Cookie != 0 && r.socks[s.Cookie] == nil
 	}) {
-		r.readFiles(bp, false)
+		r.readFiles(bp, false, true)
 	}
 	// Sockets on one port of one namespace share one bucket.
 	type bucketKey struct {

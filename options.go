@@ -61,6 +61,13 @@ type Options struct {
 	// (see LoadBPF), so that repeated collections do not load them each
 	// time; nil loads them for this call and unloads them after.
 	BPF *BPF
+	// SkipFlags, with Source SourceAuto, uses BPF (where auto picks it)
+	// for the holder scan alone: the socket iterators that read reuse
+	// flags and bind buckets do not run, and those stay unknown, as
+	// without BPF. watch sets it: its refreshes need holders, not flags,
+	// and at 100k sockets the socket iterators were a quarter of a
+	// refresh. SourceBPF always reads the flags.
+	SkipFlags bool
 	// NetNS names namespaces to read instead of the caller's own: an
 	// `ip netns` name, a path to a namespace file, or a PID.
 	NetNS []string

@@ -45,28 +45,55 @@ func (w Warning) String() string { return w.Msg }
 // Diff compares two snapshots by socket key. Added are in b but not a,
 // Removed in a but not b, Changed in both with a different state or queues.
 func Diff(a, b *Snapshot) (added, removed, changed []*Socket) {
-	old := make(map[Key]*Socket, len(a.Sockets))
-	for _, s := range a.Sockets {
-		old[s.Key()] = s
+	// Most sockets have a cookie: they are matched by (cookie, netns), two
+	// words, the rest by their whole Key. At 100k sockets a map of Keys
+	// (hashing two addresses each) was a fifth of a watch refresh.
+	type cookieKey struct{ cookie, ns uint64 }
+	byCookie := make(map[cookieKey]int32, len(a.Sockets))
+	var byKey map[Key]int32
+	for i, s := range a.Sockets {
+		if s.Cookie != 0 {
+			byCookie[cookieKey{s.Cookie, socketNSInode(s)}] = int32(i)
+			continue
+		}
+		if byKey == nil {
+			byKey = make(map[Key]int32)
+		}
+		byKey[s.Key()] = int32(i)
 	}
+	matched := make([]bool, len(a.Sockets))
 	for _, s := range b.Sockets {
-		k := s.Key()
-		o, ok := old[k]
-		if !ok {
+		var i int32
+		var ok bool
+		if s.Cookie != 0 {
+			i, ok = byCookie[cookieKey{s.Cookie, socketNSInode(s)}]
+		} else if byKey != nil {
+			i, ok = byKey[s.Key()]
+		}
+		if !ok || matched[i] {
 			added = append(added, s)
 			continue
 		}
-		delete(old, k)
+		matched[i] = true
+		o := a.Sockets[i]
 		if o.State != s.State || o.Remote != s.Remote || o.RecvQ != s.RecvQ || o.SendQ != s.SendQ {
 			changed = append(changed, s)
 		}
 	}
-	for _, s := range a.Sockets {
-		if _, ok := old[s.Key()]; ok {
+	for i, s := range a.Sockets {
+		if !matched[i] {
 			removed = append(removed, s)
 		}
 	}
 	return added, removed, changed
+}
+
+// socketNSInode is the inode of the socket's namespace, 0 if unknown.
+func socketNSInode(s *Socket) uint64 {
+	if s.NetNS == nil {
+		return 0
+	}
+	return s.NetNS.Inode
 }
 
 // WarningKind is the machine-readable tag of a Warning. Its values are the

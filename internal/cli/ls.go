@@ -132,6 +132,9 @@ func runLs(ctx context.Context, g *globals, o *lsOptions, args []string) error {
 	// The table shows a peer only for Unix sockets (the peer's path); JSON
 	// carries peers for every socket.
 	opts.NoPeers = g.output == "table" && len(opts.Protos) > 0 && !slices.Contains(opts.Protos, sockscope.Unix)
+	// The table shows no reuse flags or bind buckets: where auto uses
+	// BPF it is for the holder scan alone (--source bpf reads them).
+	opts.SkipFlags = g.output == "table"
 	snap, err := g.collect(ctx, opts)
 	if err != nil {
 		return err

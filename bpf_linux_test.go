@@ -313,3 +313,41 @@ func TestCollectBPFCancelled(t *testing.T) {
 		t.Fatalf("err = %v, want an *OpError wrapping context.Canceled", err)
 	}
 }
+
+// TestCollectBPFSkipFlags: SkipFlags does not apply to SourceBPF, which
+// always reads the flags (readBPF's own test covers auto).
+func TestCollectBPFSkipFlags(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the BPF source needs root")
+	}
+	if !nstest.Isolate(t) {
+		return
+	}
+	n := newTestNet(t)
+	var cookie uint64
+	n.Do(func() {
+		l := bpfSock(t, unix.SOCK_STREAM, netip.MustParseAddrPort("127.0.0.1:0"), true, true, false)
+		if err := unix.Listen(l, 8); err != nil {
+			t.Fatal(err)
+		}
+		cookie = sockCookie(t, l)
+	})
+	opts := n.Options()
+	opts.Source, opts.SkipFlags, opts.Holders = sockscope.SourceBPF, true, true
+	opts.Protos = []sockscope.Proto{sockscope.TCP}
+	snap, err := sockscope.Collect(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Source != sockscope.SourceBPF {
+		t.Skipf("BPF did not load: %v", snap.Warnings)
+	}
+	i := slices.IndexFunc(snap.Sockets, func(s *sockscope.Socket) bool { return s.Cookie == cookie })
+	if i < 0 {
+		t.Fatalf("the listener (cookie %d) is missing", cookie)
+	}
+	s := snap.Sockets[i]
+	if s.ReuseAddr != sockscope.Yes || s.ReusePort != sockscope.Yes || s.BindBucket == nil || len(s.Holders) != 1 {
+		t.Errorf("listener: reuseaddr %v reuseport %v bucket %v holders %v; want yes, yes, a bucket and this process", s.ReuseAddr, s.ReusePort, s.BindBucket != nil, s.Holders)
+	}
+}

@@ -73,9 +73,12 @@ func (b *BPF) Close() error {
 // call when opts.Source is SourceBPF. When they cannot be loaded it
 // returns nil and a warning: Collect reads sock_diag and /proc as without
 // BPF. SourceAuto uses BPF, silently when it loads, only as root for a
-// holder scan on a host with many open files (autoBPFFiles).
+// holder scan on a host with many open files (autoBPFFiles), or whenever
+// opts.BPF is already loaded.
 func openBPF(opts Options, procRoot string) (*BPF, func(), *Warning) {
-	auto := opts.Source == SourceAuto && opts.Holders && os.Geteuid() == 0 && initialPIDNS(procRoot) && openFiles(procRoot) >= autoBPFFiles
+	// Programs loaded by the caller (watch, serve) cost nothing more to
+	// use: auto then scans holders through them whatever the count.
+	auto := opts.Source == SourceAuto && opts.Holders && os.Geteuid() == 0 && initialPIDNS(procRoot) && (opts.BPF != nil || openFiles(procRoot) >= autoBPFFiles)
 	if opts.Source != SourceBPF && !auto {
 		return nil, func() {}, nil
 	}

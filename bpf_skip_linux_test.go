@@ -69,3 +69,54 @@ func TestReadBPFSkipFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenBPFAuto: auto scans holders through BPF as root in the initial
+// PID namespace when programs are already loaded (watch, serve) whatever
+// the number of open files, and loads them itself only from autoBPFFiles
+// on. The PID namespace and the count are read from a fake procfs.
+func TestOpenBPFAuto(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("auto uses BPF only as root")
+	}
+	root := t.TempDir()
+	if err := os.MkdirAll(root+"/self/ns", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(root+"/sys/fs", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("pid:[4026531836]", root+"/self/ns/pid"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(root+"/sys/fs/file-nr", []byte("1200\t0\t9223372036854775807\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	loaded := &BPF{}
+	for _, c := range []struct {
+		name string
+		opts Options
+		want *BPF
+	}{
+		{"loaded, few files", Options{Source: SourceAuto, Holders: true, BPF: loaded}, loaded},
+		{"not loaded, few files", Options{Source: SourceAuto, Holders: true}, nil},
+		{"loaded, no holders", Options{Source: SourceAuto, BPF: loaded}, nil},
+		{"netlink", Options{Source: SourceNetlink, Holders: true, BPF: loaded}, nil},
+	} {
+		bp, release, warn := openBPF(c.opts, root)
+		release()
+		if bp != c.want || warn != nil {
+			t.Errorf("%s: BPF %p, warning %v; want %p and none", c.name, bp, warn, c.want)
+		}
+	}
+	// Elsewhere than the initial PID namespace, never.
+	if err := os.Remove(root + "/self/ns/pid"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("pid:[4026532000]", root+"/self/ns/pid"); err != nil {
+		t.Fatal(err)
+	}
+	if bp, release, _ := openBPF(Options{Source: SourceAuto, Holders: true, BPF: loaded}, root); bp != nil {
+		release()
+		t.Errorf("in another PID namespace: auto used BPF")
+	}
+}

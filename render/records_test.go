@@ -3,10 +3,14 @@ package render
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -184,4 +188,79 @@ func BenchmarkWriteSocketsJSON(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(socks)), "ns/socket")
+}
+
+// TestWriteSocketsJSONBlocks: a list long enough to be encoded in parallel
+// blocks gives the bytes of one sequential pass with one encoder, over
+// namespaces that change inside and across blocks, and the JSON parses.
+func TestWriteSocketsJSONBlocks(t *testing.T) {
+	socks := benchSockets(5*jsonBlock + 77)
+	other := &sockscope.NetNS{Inode: 2, Name: "other\x1b"}
+	for i := range socks {
+		if i/1000%2 == 1 {
+			socks[i].NetNS = other
+		}
+	}
+	var enc socketEncoder
+	want := []byte(`{"version":` + strconv.Itoa(SchemaVersion) + `,"sockets":[`)
+	for i, s := range socks {
+		if i > 0 {
+			want = append(want, ',')
+		}
+		want = append(want, "\n  "...)
+		want = enc.appendSocket(want, s)
+	}
+	want = append(want, "\n],\"warnings\":[]}\n"...)
+	var got bytes.Buffer
+	if err := WriteSocketsJSON(&got, socks, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("parallel blocks differ from one pass: %d bytes, want %d", got.Len(), len(want))
+	}
+	var doc struct{ Sockets []json.RawMessage }
+	if err := json.Unmarshal(got.Bytes(), &doc); err != nil || len(doc.Sockets) != len(socks) {
+		t.Errorf("document: %d sockets, %v; want %d", len(doc.Sockets), err, len(socks))
+	}
+	// NDJSON: the same objects, one a line.
+	var lines []byte
+	for _, s := range socks {
+		lines = append(AppendSocketJSON(lines, s), '\n')
+	}
+	got.Reset()
+	if err := WriteSocketsNDJSON(&got, socks); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), lines) {
+		t.Errorf("NDJSON in parallel blocks differs from one line per socket: %d bytes, want %d", got.Len(), len(lines))
+	}
+}
+
+// TestWriteSocketsJSONWriteError: a writer that fails stops the encoding
+// with its error, and leaves no goroutine behind.
+func TestWriteSocketsJSONWriteError(t *testing.T) {
+	socks := benchSockets(20 * jsonBlock)
+	before := runtime.NumGoroutine()
+	w := &failAfter{n: 3}
+	if err := WriteSocketsJSON(w, socks, nil); !errors.Is(err, errWrite) {
+		t.Fatalf("error %v, want %v", err, errWrite)
+	}
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines after a failed write, %d before", runtime.NumGoroutine(), before)
+		}
+	}
+}
+
+var errWrite = errors.New("test: write failed")
+
+// failAfter fails every write after its first n.
+type failAfter struct{ n int }
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if f.n == 0 {
+		return 0, errWrite
+	}
+	f.n--
+	return len(p), nil
 }

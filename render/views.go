@@ -2,6 +2,7 @@ package render
 
 import (
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -244,55 +245,125 @@ func WriteSockets(w io.Writer, socks []*sockscope.Socket, st Style) error {
 }
 
 // WriteSocketsJSON prints {"version":SchemaVersion,"sockets":[...],"warnings":[...]}.
-// The document is appended into one buffer, written out in chunks of
-// 256 kB or more.
+// Large lists are encoded in blocks on up to 4 threads and written in
+// order (encodeBlocks); the bytes are those of one sequential pass.
 func WriteSocketsJSON(w io.Writer, socks []*sockscope.Socket, warnings []sockscope.Warning) error {
-	const chunk = 256 << 10
-	var enc socketEncoder
-	buf := make([]byte, 0, chunk+8<<10)
+	buf := make([]byte, 0, 64<<10)
 	buf = append(buf, `{"version":`...)
 	buf = strconv.AppendInt(buf, SchemaVersion, 10)
 	buf = append(buf, `,"sockets":[`...)
-	for i, s := range socks {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = append(buf, "\n  "...)
-		buf = enc.appendSocket(buf, s)
-		if len(buf) >= chunk {
-			if _, err := w.Write(buf); err != nil {
-				return err
-			}
-			buf = buf[:0]
-		}
+	if _, err := w.Write(buf); err != nil {
+		return err
 	}
-	buf = append(buf, "\n],\"warnings\":"...)
+	err := encodeBlocks(w, socks, func(b []byte, i int, s *sockscope.Socket, enc *socketEncoder) []byte {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "\n  "...)
+		return enc.appendSocket(b, s)
+	})
+	if err != nil {
+		return err
+	}
+	buf = append(buf[:0], "\n],\"warnings\":"...)
 	buf = AppendWarningsJSON(buf, warnings)
 	buf = append(buf, "}\n"...)
-	_, err := w.Write(buf)
+	_, err = w.Write(buf)
 	return err
+}
+
+// jsonBlock is how many sockets one block of encodeBlocks holds (about
+// 600 kB of JSON).
+const jsonBlock = 2048
+
+// encodeBlocks appends every socket with add, in blocks of jsonBlock
+// sockets, each block with an encoder of its own, and writes the blocks
+// to w in order. With more than one thread and at least 4 blocks (4k
+// sockets) the blocks are encoded in parallel, at most one per thread
+// (and one more) ahead of the writer: at 100k sockets encoding was a fifth of `ls -tan -o
+// json`, which waits for nothing else by then; the blocks in flight add
+// about 2.4 MB on two threads. add must depend only on
+// its arguments.
+func encodeBlocks(w io.Writer, socks []*sockscope.Socket, add func(b []byte, i int, s *sockscope.Socket, enc *socketEncoder) []byte) error {
+	encode := func(b []byte, k int) []byte {
+		var enc socketEncoder
+		end := min((k+1)*jsonBlock, len(socks))
+		for i := k * jsonBlock; i < end; i++ {
+			b = add(b, i, socks[i], &enc)
+		}
+		return b
+	}
+	blocks := (len(socks) + jsonBlock - 1) / jsonBlock
+	workers := min(runtime.GOMAXPROCS(0), 4)
+	if workers < 2 || blocks < 4 {
+		var b []byte
+		for k := range blocks {
+			b = encode(b[:0], k)
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// Block k is handed over on out[k]; ahead bounds the blocks encoded
+	// but not yet written, and with them the memory.
+	out := make([]chan []byte, blocks)
+	for k := range out {
+		out[k] = make(chan []byte, 1)
+	}
+	ahead := make(chan struct{}, workers+1)
+	free := make(chan []byte, workers+1)
+	done := make(chan struct{})
+	defer close(done)
+	next := make(chan int)
+	go func() {
+		defer close(next)
+		for k := range blocks {
+			select {
+			case ahead <- struct{}{}:
+			case <-done:
+				return
+			}
+			select {
+			case next <- k:
+			case <-done:
+				return
+			}
+		}
+	}()
+	for range workers {
+		go func() {
+			for k := range next {
+				var b []byte
+				select {
+				case b = <-free:
+				default:
+					b = make([]byte, 0, jsonBlock*400)
+				}
+				out[k] <- encode(b[:0], k)
+			}
+		}()
+	}
+	for k := range blocks {
+		b := <-out[k]
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		select {
+		case free <- b:
+		default:
+		}
+		<-ahead
+	}
+	return nil
 }
 
 // WriteSocketsNDJSON prints one socket object per line. Each line is
 // written whole, so an interrupted stream never ends in a torn line.
 func WriteSocketsNDJSON(w io.Writer, socks []*sockscope.Socket) error {
-	var enc socketEncoder
-	buf := make([]byte, 0, 64<<10)
-	for _, s := range socks {
-		buf = enc.appendSocket(buf, s)
-		buf = append(buf, '\n')
-		if len(buf) > 60<<10 {
-			if _, err := w.Write(buf); err != nil {
-				return err
-			}
-			buf = buf[:0]
-		}
-	}
-	if len(buf) > 0 {
-		_, err := w.Write(buf)
-		return err
-	}
-	return nil
+	return encodeBlocks(w, socks, func(b []byte, _ int, s *sockscope.Socket, enc *socketEncoder) []byte {
+		return append(enc.appendSocket(b, s), '\n')
+	})
 }
 
 // FlagsText names the bind flags a socket is known to have set, as

@@ -76,10 +76,10 @@ snapshots are not reported. Events that arrive while a snapshot is being
 taken are reported as they come, even when taking it lasts longer than
 --interval.
 
-Reuse flags and bind buckets (JSON "reuseaddr", "reuseport", "v6only",
-"bind_bucket") come only with --source bpf, read again every refresh;
-with --source auto, BPF, where auto uses it (root, many open files), only
-scans holders, which keeps refreshes cheap.
+Reuse flags and bind buckets (JSON "reuseaddr", "reuseport",
+"bind_bucket") come only with --source bpf, read again every refresh.
+With --source auto as root, watch loads the BPF programs once and scans
+holders through them, without the flags, which keeps refreshes cheap.
 
 It stops after --count snapshots, or on Ctrl-C.`,
 		Example: `  sockscope watch -tl                      # listeners coming and going

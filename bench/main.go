@@ -117,6 +117,10 @@ type config struct {
 	sockscope string
 	only      []string
 	hold      bool
+	// childEhash, when not 0, gives the sweep's namespaces TCP hash
+	// tables of their own with this many buckets
+	// (net.ipv4.tcp_child_ehash_entries of the private parent).
+	childEhash int
 }
 
 func main() {
@@ -141,6 +145,7 @@ func run() int {
 	flag.IntVar(&cfg.warmup, "warmup", 1, "untimed runs of each command first")
 	flag.DurationVar(&cfg.deadline, "deadline", 30*time.Minute, "stop measuring (and clean up) after this long; sizes not reached are skipped")
 	flag.StringVar(&cfg.out, "out", "", "also write the markdown report to this file")
+	flag.IntVar(&cfg.childEhash, "child-ehash", 0, "with -netns: give each namespace its own TCP established hash of this many buckets (net.ipv4.tcp_child_ehash_entries in the bench's private parent namespace; the host's setting is not touched); 0 shares the machine's")
 	flag.BoolVar(&cfg.hold, "hold", false, "build the workload for the first size (or, with -netns, the first namespace count), print where it is and hold it until interrupted or -deadline (for profiling)")
 	flag.StringVar(&cfg.sockscope, "sockscope", "", "sockscope binary to time (default: go build ./cmd/sockscope into a temporary directory)")
 	flag.Usage = func() {

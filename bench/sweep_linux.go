@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -59,6 +60,14 @@ func reexecPrivate() (code int, ok bool) {
 func benchNetNS(ctx context.Context, cfg config, bin string, rep *report) error {
 	if err := privateNetnsDir(); err != nil {
 		return err
+	}
+	if cfg.childEhash != 0 {
+		// Read by the kernel when a namespace is made from this one
+		// (the bench's private namespace, see reexecPrivate).
+		if err := os.WriteFile("/proc/sys/net/ipv4/tcp_child_ehash_entries", []byte(strconv.Itoa(cfg.childEhash)), 0o644); err != nil {
+			return fmt.Errorf("-child-ehash: %w", err)
+		}
+		rep.notes = append(rep.notes, fmt.Sprintf("each namespace has a TCP established hash of its own (net.ipv4.tcp_child_ehash_entries = %d)", cfg.childEhash))
 	}
 	var cmds []command
 	for _, c := range nsCommands {

@@ -36,7 +36,8 @@ type goreleaser struct {
 
 // TestReleaseConfig: .goreleaser.yaml runs this program as its before hook,
 // and the packages' files are ones it writes, installed where each shell
-// and man look; the builds are static linux/amd64 and arm64; every -X flag
+// and man look; the builds (sockscope and sockscope-serve) are static
+// linux/amd64 and arm64; every -X flag
 // there and in the Dockerfile names a variable internal/buildinfo has (a
 // misspelt -X is silently ignored by the linker).
 func TestReleaseConfig(t *testing.T) {
@@ -52,14 +53,20 @@ func TestReleaseConfig(t *testing.T) {
 	if !slices.Contains(cfg.Before.Hooks, hook) {
 		t.Errorf("before hooks %q, want %q", cfg.Before.Hooks, hook)
 	}
-	if len(cfg.Builds) != 1 {
-		t.Fatalf("%d builds, want 1", len(cfg.Builds))
+	// sockscope, and sockscope-serve (which serve runs from beside it),
+	// built alike (the second through a YAML merge of the first).
+	if len(cfg.Builds) != 2 {
+		t.Fatalf("%d builds, want 2", len(cfg.Builds))
+	}
+	for i, main := range []string{"./cmd/sockscope", "./cmd/sockscope-serve"} {
+		bd := cfg.Builds[i]
+		if bd.Main != main || !slices.Contains(bd.Env, "CGO_ENABLED=0") ||
+			!slices.Equal(bd.Goos, []string{"linux"}) || !slices.Equal(bd.Goarch, []string{"amd64", "arm64"}) ||
+			!slices.Equal(bd.Ldflags, cfg.Builds[0].Ldflags) {
+			t.Errorf("build %+v: want %s, CGO_ENABLED=0, linux amd64 and arm64, the first build's ldflags", bd, main)
+		}
 	}
 	bd := cfg.Builds[0]
-	if bd.Main != "./cmd/sockscope" || !slices.Contains(bd.Env, "CGO_ENABLED=0") ||
-		!slices.Equal(bd.Goos, []string{"linux"}) || !slices.Equal(bd.Goarch, []string{"amd64", "arm64"}) {
-		t.Errorf("build %+v: want ./cmd/sockscope, CGO_ENABLED=0, linux amd64 and arm64", bd)
-	}
 
 	// -X flags name buildinfo's variables.
 	src, err := os.ReadFile("../../buildinfo/buildinfo.go")

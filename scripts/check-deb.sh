@@ -4,6 +4,7 @@
 #
 #   - sockscope --version names the package's version;
 #   - man sockscope and man sockscope-ls show the generated pages;
+#   - sockscope serve runs the package's sockscope-serve, which serves;
 #   - bash completion completes commands and values (lab experiments, -o
 #     formats); fish's too when fish is installed; zsh's file is where zsh
 #     looks.
@@ -54,6 +55,25 @@ man_ok() { # PAGE TEXT
 check "man sockscope" man_ok sockscope "Show this machine's ports"
 check "man sockscope-ls" man_ok sockscope-ls "SYNOPSIS"
 check "man sockscope-serve" man_ok sockscope-serve "web.config.file"
+
+# sockscope serve runs the package's sockscope-serve in its place (same
+# pid), which serves.
+serve_ok() {
+	log=$(mktemp)
+	sockscope serve --listen 127.0.0.1:0 2>"$log" &
+	pid=$!
+	i=0
+	while [ $i -lt 100 ] && ! grep -q "serving on" "$log"; do sleep 0.1; i=$((i + 1)); done
+	exe=$(readlink "/proc/$pid/exe")
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	ok=1
+	grep -q "serving on http://127.0.0.1:" "$log" && [ "$exe" = /usr/bin/sockscope-serve ] && ok=0
+	[ $ok = 0 ] || echo "     exe $exe; stderr: $(cat "$log")"
+	rm -f "$log"
+	return $ok
+}
+check "sockscope serve runs /usr/bin/sockscope-serve" serve_ok
 
 # bash: what the shell offers for a command line, the installed script
 # loaded on demand by bash-completion (which the package recommends), as

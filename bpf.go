@@ -144,14 +144,17 @@ type bpfRead struct {
 func readBPF(ctx context.Context, bp *BPF, spaces []nsTarget, opts Options) (*bpfRead, error) {
 	r := &bpfRead{socks: map[uint64]*bpfiter.Sock{}, noFlags: opts.SkipFlags && opts.Source == SourceAuto}
 	var mu sync.Mutex
-	add := func(list []bpfiter.Sock) {
+	add := func(s bpfiter.Sock) {
+		if s.Cookie == 0 {
+			return
+		}
 		mu.Lock()
 		defer mu.Unlock()
-		for i := range list {
-			if list[i].Cookie != 0 {
-				r.socks[list[i].Cookie] = &list[i]
-			}
-		}
+		r.socks[s.Cookie] = &s
+	}
+	var keep func(uint8) bool
+	if opts.FlagStates != 0 {
+		keep = func(st uint8) bool { return opts.FlagStates.Has(State(st)) }
 	}
 	flags := !r.noFlags
 	wantTCP, wantUDP := flags && wantsProto(opts, TCP), flags && wantsProto(opts, UDP)
@@ -163,11 +166,9 @@ func readBPF(ctx context.Context, bp *BPF, spaces []nsTarget, opts Options) (*bp
 			if !p.want {
 				continue
 			}
-			list, err := bp.it.Sockets(p.proto)
-			if err != nil {
+			if err := bp.it.EachSock(p.proto, keep, add); err != nil {
 				return err
 			}
-			add(list)
 		}
 		return nil
 	}

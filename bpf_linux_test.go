@@ -351,3 +351,53 @@ func TestCollectBPFSkipFlags(t *testing.T) {
 		t.Errorf("listener: reuseaddr %v reuseport %v bucket %v holders %v; want yes, yes, a bucket and this process", s.ReuseAddr, s.ReusePort, s.BindBucket != nil, s.Holders)
 	}
 }
+
+// TestCollectBPFFlagStates: with FlagStates, the flags read through BPF
+// are kept for sockets in those states only: a listener's are, the
+// connection's two ends' are not (and are, without FlagStates).
+func TestCollectBPFFlagStates(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the BPF source needs root")
+	}
+	if !nstest.Isolate(t) {
+		return
+	}
+	n := newTestNet(t)
+	var lc, cc uint64
+	n.Do(func() {
+		l := bpfSock(t, unix.SOCK_STREAM, netip.MustParseAddrPort("127.0.0.1:0"), true, false, false)
+		if err := unix.Listen(l, 8); err != nil {
+			t.Fatal(err)
+		}
+		c := bpfSock(t, unix.SOCK_STREAM, netip.MustParseAddrPort("127.0.0.1:0"), true, true, false)
+		if err := unix.Connect(c, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: int(sockName(t, l).Port())}); err != nil {
+			t.Fatal(err)
+		}
+		lc, cc = sockCookie(t, l), sockCookie(t, c)
+	})
+	for _, c := range []struct {
+		states            sockscope.StateSet
+		listener, connEnd bool // flags known
+	}{
+		{sockscope.StateSet(0).With(sockscope.Listen, sockscope.Close, sockscope.TimeWait), true, false},
+		{0, true, true},
+	} {
+		opts := n.Options()
+		opts.Source, opts.FlagStates = sockscope.SourceBPF, c.states
+		opts.Protos = []sockscope.Proto{sockscope.TCP}
+		snap, err := sockscope.Collect(t.Context(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if snap.Source != sockscope.SourceBPF {
+			t.Skipf("BPF did not load: %v", snap.Warnings)
+		}
+		known := map[uint64]bool{}
+		for _, s := range snap.Sockets {
+			known[s.Cookie] = s.ReuseAddr != sockscope.Unknown || s.ReusePort != sockscope.Unknown || s.BindBucket != nil
+		}
+		if known[lc] != c.listener || known[cc] != c.connEnd {
+			t.Errorf("FlagStates %b: flags known for the listener %v, the client %v; want %v, %v", c.states, known[lc], known[cc], c.listener, c.connEnd)
+		}
+	}
+}

@@ -79,6 +79,11 @@ func ownsPort(s *sockscope.Socket) bool {
 	return s.Proto.HasPorts() && (s.IsListener() || s.BoundInactive())
 }
 
+// FlagStates are the states whose sockets' bind flags the ports view
+// shows: listeners (UDP: unconnected sockets, in state Close), bound-only
+// TCP sockets and TIME-WAIT sockets ([sockscope.Options.FlagStates]).
+const FlagStates = sockscope.StateSet(1<<sockscope.Listen | 1<<sockscope.Close | 1<<sockscope.TimeWait)
+
 // BuildPorts groups a snapshot port-first. services names a port ("" if
 // unknown); it may be nil.
 func BuildPorts(snap *sockscope.Snapshot, services func(port uint16, proto string) string) *PortsView {

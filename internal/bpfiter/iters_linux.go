@@ -145,6 +145,15 @@ const (
 // (SYN-RECV) are left out. Run it inside netns.Do to read another
 // namespace: the namespace is fixed when the iterator is opened.
 func (it *Iters) Sockets(proto int) ([]Sock, error) {
+	var out []Sock
+	err := it.EachSock(proto, nil, func(s Sock) { out = append(out, s) })
+	return out, err
+}
+
+// EachSock is Sockets calling fn for each socket whose kernel state number
+// keep accepts (every socket when keep is nil) instead of keeping them
+// all: records of the other states are skipped before they are decoded.
+func (it *Iters) EachSock(proto int, keep func(state uint8) bool, fn func(Sock)) error {
 	var l *link.Iter
 	switch proto {
 	case TCP:
@@ -152,28 +161,29 @@ func (it *Iters) Sockets(proto int) ([]Sock, error) {
 	case UDP:
 		l = it.udp
 	default:
-		return nil, fmt.Errorf("bpfiter: protocol %d: want TCP (6) or UDP (17)", proto)
+		return fmt.Errorf("bpfiter: protocol %d: want TCP (6) or UDP (17)", proto)
 	}
 	if l == nil {
-		return nil, errors.New("bpfiter: iterators closed")
+		return errors.New("bpfiter: iterators closed")
 	}
 	rd, err := l.Open()
 	if err != nil {
-		return nil, fmt.Errorf("bpfiter: open iterator: %w", err)
+		return fmt.Errorf("bpfiter: open iterator: %w", err)
 	}
 	defer rd.Close()
 	br := bufio.NewReaderSize(rd, 64<<10)
-	var out []Sock
 	var rec iterSkRec
 	buf := unsafe.Slice((*byte)(unsafe.Pointer(&rec)), unsafe.Sizeof(rec))
 	for {
 		if _, err := io.ReadFull(br, buf); err != nil {
 			if err == io.EOF {
-				return out, nil
+				return nil
 			}
-			return out, fmt.Errorf("bpfiter: read iterator: %w", err)
+			return fmt.Errorf("bpfiter: read iterator: %w", err)
 		}
-		out = append(out, sockOf(&rec))
+		if keep == nil || keep(rec.State) {
+			fn(sockOf(&rec))
+		}
 	}
 }
 

@@ -25,6 +25,9 @@ const (
 // Sockets fails off Linux.
 func (*Iters) Sockets(int) ([]Sock, error) { return nil, ErrUnavailable }
 
+// EachSock fails off Linux.
+func (*Iters) EachSock(int, func(uint8) bool, func(Sock)) error { return ErrUnavailable }
+
 // Holders fails off Linux.
 func (*Iters) Holders() ([]Holder, []Sock, error) { return nil, nil, ErrUnavailable }
 

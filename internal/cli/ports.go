@@ -40,6 +40,9 @@ func runPorts(ctx context.Context, g *globals, args []string) error {
 	if flt != nil {
 		opts.States = flt.States()
 	}
+	// The view shows the bind flags of listeners (UDP: unconnected),
+	// bound-only and TIME-WAIT sockets, and no other socket's.
+	opts.FlagStates = views.FlagStates
 	snap, err := g.collect(ctx, opts)
 	if err != nil {
 		return err

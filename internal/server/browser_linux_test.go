@@ -501,6 +501,7 @@ func TestPageInBrowser(t *testing.T) {
 	}
 	// Enter on the graph's port node opens the same detail.
 	b.do("focus the port node", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector('#gnodes > g[data-key=%q]').focus()`, myPortKey)))
+	b.wait("the port node to have the focus", fmt.Sprintf(`document.activeElement && document.activeElement.dataset.key === %q`, myPortKey))
 	b.do("press Enter", chromedp.KeyEvent(kb.Enter))
 	b.wait("the detail of the node", fmt.Sprintf(`document.getElementById("detail").open && document.getElementById("dtitle").textContent === %q && document.querySelectorAll("#dbody .sentences p").length > 0`, mine))
 	b.do("press Escape", chromedp.KeyEvent(kb.Escape))

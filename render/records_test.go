@@ -218,6 +218,10 @@ func TestWriteSocketsJSONBlocks(t *testing.T) {
 	if !bytes.Equal(got.Bytes(), want) {
 		t.Fatalf("parallel blocks differ from one pass: %d bytes, want %d", got.Len(), len(want))
 	}
+	var stream bytes.Buffer
+	if err := WriteSocketsJSONStream(&stream, socks, nil); err != nil || !bytes.Equal(stream.Bytes(), want) {
+		t.Fatalf("WriteSocketsJSONStream: %d bytes, %v; want the same %d bytes", stream.Len(), err, len(want))
+	}
 	var doc struct{ Sockets []json.RawMessage }
 	if err := json.Unmarshal(got.Bytes(), &doc); err != nil || len(doc.Sockets) != len(socks) {
 		t.Errorf("document: %d sockets, %v; want %d", len(doc.Sockets), err, len(socks))

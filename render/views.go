@@ -248,6 +248,18 @@ func WriteSockets(w io.Writer, socks []*sockscope.Socket, st Style) error {
 // Large lists are encoded in blocks on up to 4 threads and written in
 // order (encodeBlocks); the bytes are those of one sequential pass.
 func WriteSocketsJSON(w io.Writer, socks []*sockscope.Socket, warnings []sockscope.Warning) error {
+	return writeSocketsJSON(w, socks, warnings, true)
+}
+
+// WriteSocketsJSONStream is WriteSocketsJSON on the calling goroutine
+// alone, written in chunks of 256 kB: for a server answering several
+// requests at once, where each reply's memory must stay small and the
+// threads are shared.
+func WriteSocketsJSONStream(w io.Writer, socks []*sockscope.Socket, warnings []sockscope.Warning) error {
+	return writeSocketsJSON(w, socks, warnings, false)
+}
+
+func writeSocketsJSON(w io.Writer, socks []*sockscope.Socket, warnings []sockscope.Warning, parallel bool) error {
 	buf := make([]byte, 0, 64<<10)
 	buf = append(buf, `{"version":`...)
 	buf = strconv.AppendInt(buf, SchemaVersion, 10)
@@ -255,7 +267,7 @@ func WriteSocketsJSON(w io.Writer, socks []*sockscope.Socket, warnings []socksco
 	if _, err := w.Write(buf); err != nil {
 		return err
 	}
-	err := encodeBlocks(w, socks, func(b []byte, i int, s *sockscope.Socket, enc *socketEncoder) []byte {
+	err := encodeBlocks(w, socks, parallel, func(b []byte, i int, s *sockscope.Socket, enc *socketEncoder) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -282,9 +294,10 @@ const jsonBlock = 2048
 // sockets) the blocks are encoded in parallel, at most one per thread
 // (and one more) ahead of the writer: at 100k sockets encoding was a fifth of `ls -tan -o
 // json`, which waits for nothing else by then; the blocks in flight add
-// about 2.4 MB on two threads. add must depend only on
-// its arguments.
-func encodeBlocks(w io.Writer, socks []*sockscope.Socket, add func(b []byte, i int, s *sockscope.Socket, enc *socketEncoder) []byte) error {
+// about 2.4 MB on two threads. Otherwise, or without parallel, one
+// encoder appends them all into a buffer written out whenever it holds
+// 256 kB. add must depend only on its arguments.
+func encodeBlocks(w io.Writer, socks []*sockscope.Socket, parallel bool, add func(b []byte, i int, s *sockscope.Socket, enc *socketEncoder) []byte) error {
 	encode := func(b []byte, k int) []byte {
 		var enc socketEncoder
 		end := min((k+1)*jsonBlock, len(socks))
@@ -295,13 +308,22 @@ func encodeBlocks(w io.Writer, socks []*sockscope.Socket, add func(b []byte, i i
 	}
 	blocks := (len(socks) + jsonBlock - 1) / jsonBlock
 	workers := min(runtime.GOMAXPROCS(0), 4)
-	if workers < 2 || blocks < 4 {
-		var b []byte
-		for k := range blocks {
-			b = encode(b[:0], k)
-			if _, err := w.Write(b); err != nil {
-				return err
+	if !parallel || workers < 2 || blocks < 4 {
+		const chunk = 256 << 10
+		var enc socketEncoder
+		b := make([]byte, 0, chunk+8<<10)
+		for i, s := range socks {
+			b = add(b, i, s, &enc)
+			if len(b) >= chunk {
+				if _, err := w.Write(b); err != nil {
+					return err
+				}
+				b = b[:0]
 			}
+		}
+		if len(b) > 0 {
+			_, err := w.Write(b)
+			return err
 		}
 		return nil
 	}
@@ -361,7 +383,7 @@ func encodeBlocks(w io.Writer, socks []*sockscope.Socket, add func(b []byte, i i
 // WriteSocketsNDJSON prints one socket object per line. Each line is
 // written whole, so an interrupted stream never ends in a torn line.
 func WriteSocketsNDJSON(w io.Writer, socks []*sockscope.Socket) error {
-	return encodeBlocks(w, socks, func(b []byte, _ int, s *sockscope.Socket, enc *socketEncoder) []byte {
+	return encodeBlocks(w, socks, true, func(b []byte, _ int, s *sockscope.Socket, enc *socketEncoder) []byte {
 		return append(enc.appendSocket(b, s), '\n')
 	})
 }

@@ -300,7 +300,7 @@ func (s *Server) serveSockets(w http.ResponseWriter, r *http.Request) {
 	}
 	snap = filtered(snap, flt)
 	s.startReply(w, "application/json")
-	if err := render.WriteSocketsJSON(w, snap.Sockets, snap.Warnings); err != nil && !isConnError(err) {
+	if err := render.WriteSocketsJSONStream(w, snap.Sockets, snap.Warnings); err != nil && !isConnError(err) {
 		s.cfg.ErrorLog.Printf("sockscope: serve: /api/sockets: %s", firstLine(err))
 	}
 }

@@ -217,6 +217,9 @@ func (b *builder) addInet(p Proto, r *sockdiag.InetRecord) {
 	if r.HasSockopt {
 		s.Sockopt = r.Sockopt
 	}
+	if r.HasShutdown {
+		s.ShutRead, s.ShutWrite = shutdownOf(r.Shutdown)
+	}
 	switch r.V6Only {
 	case 0:
 		s.V6Only = No
@@ -246,6 +249,9 @@ func (b *builder) addUnix(r *sockdiag.UnixRecord) {
 		UID:       r.UID,
 		NetNS:     b.ns,
 	}
+	if r.HasShutdown {
+		s.ShutRead, s.ShutWrite = shutdownOf(r.Shutdown)
+	}
 	if len(r.Icons) > 0 {
 		s.Pending = make([]uint64, len(r.Icons))
 		for i, ino := range r.Icons {
@@ -253,6 +259,12 @@ func (b *builder) addUnix(r *sockdiag.UnixRecord) {
 		}
 	}
 	addUnixDetails(s, r)
+}
+
+// shutdownOf splits sk_shutdown into its receive (RCV_SHUTDOWN, 1) and
+// send (SEND_SHUTDOWN, 2) sides.
+func shutdownOf(v uint8) (read, write Tristate) {
+	return TristateOf(v&1 != 0), TristateOf(v&2 != 0)
 }
 
 // mix64 is the murmur3 finaliser.

@@ -488,3 +488,58 @@ func TestUDPMemoryAgainstSS(t *testing.T) {
 		t.Errorf("-m %q, ss -m %q", got, want)
 	}
 }
+
+// TestShutdownAgainstSS: after the client's shutdown(SHUT_WR), the client's
+// send side is shut and, once its FIN arrives, the server's receive side:
+// ShutRead/ShutWrite say so, and render them as ss -e does ("<--",
+// "-->"), on the same sockets.
+func TestShutdownAgainstSS(t *testing.T) {
+	n := newTestNet(t)
+	client, server := loopbackPair(t, n)
+	if err := client.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	opts := n.Options()
+	opts.Protos = []sockscope.Proto{sockscope.TCP}
+	var c, s *sockscope.Socket
+	// The server's side turns CLOSE-WAIT when the FIN is in: poll.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		snap, err := sockscope.Collect(t.Context(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, s = nil, nil
+		for _, x := range snap.Sockets {
+			switch {
+			case x.Local.String() == client.LocalAddr().String() && x.Remote.String() == client.RemoteAddr().String():
+				c = x
+			case x.Local.String() == server.LocalAddr().String() && x.Remote.String() == server.RemoteAddr().String():
+				s = x
+			}
+		}
+		if c != nil && s != nil && s.State == sockscope.CloseWait {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("client %v, server %v: want the server in CLOSE-WAIT", c, s)
+		}
+	}
+	for _, x := range []struct {
+		name        string
+		s           *sockscope.Socket
+		read, write sockscope.Tristate
+		mark        string
+	}{
+		{"client (shut for sending)", c, sockscope.No, sockscope.Yes, "<--"},
+		{"server (the peer's FIN)", s, sockscope.Yes, sockscope.No, "-->"},
+	} {
+		if x.s.ShutRead != x.read || x.s.ShutWrite != x.write || render.ShutdownText(x.s) != x.mark {
+			t.Errorf("%s: ShutRead %v ShutWrite %v (%q), want %v %v (%q)", x.name, x.s.ShutRead, x.s.ShutWrite, render.ShutdownText(x.s), x.read, x.write, x.mark)
+		}
+		row, _ := ssDetail(t, n, x.s, "-tane")
+		f := strings.Fields(row)
+		if len(f) == 0 || f[len(f)-1] != render.ShutdownText(x.s) {
+			t.Errorf("%s: ss -tane prints %q, sockscope %q", x.name, row, render.ShutdownText(x.s))
+		}
+	}
+}

@@ -201,6 +201,13 @@ type Socket struct {
 	HoldersScanned bool
 	// Sockopt holds the INET_DIAG_SOCKOPT bits where the kernel sent them.
 	Sockopt uint16
+	// ShutRead and ShutWrite say whether the socket's receive and send
+	// sides are shut (sk_shutdown: by shutdown(2) or close, and for a TCP
+	// socket's receive side by the peer's FIN), where the kernel tells
+	// it (INET_DIAG_SHUTDOWN, UNIX_DIAG_SHUTDOWN: not for TIME-WAIT and
+	// request sockets, never from /proc/net); Unknown otherwise. ss -e
+	// prints them as "<->": '-' for a shut side.
+	ShutRead, ShutWrite Tristate
 	// CgroupID is the cgroup v2 id of the socket's creator, 0 if unknown.
 	CgroupID uint64
 

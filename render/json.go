@@ -204,6 +204,14 @@ func (e *socketEncoder) appendSocket(b []byte, s *sockscope.Socket) []byte {
 	b = strconv.AppendUint(b, s.Cookie, 10)
 	b = append(b, `,"uid":`...)
 	b = strconv.AppendUint(b, uint64(s.UID), 10)
+	if s.ShutRead != sockscope.Unknown {
+		b = append(b, `,"rcv_shutdown":`...)
+		b = strconv.AppendBool(b, s.ShutRead == sockscope.Yes)
+	}
+	if s.ShutWrite != sockscope.Unknown {
+		b = append(b, `,"snd_shutdown":`...)
+		b = strconv.AppendBool(b, s.ShutWrite == sockscope.Yes)
+	}
 	if s.Peer != nil {
 		b = append(b, `,"peer":{"cookie":`...)
 		b = strconv.AppendUint(b, s.Peer.Cookie, 10)

@@ -84,6 +84,9 @@ func appendSocketRecord(b []byte, s *sockscope.Socket, st Style) []byte {
 		b = append(b, '\t')
 		b = strconv.AppendUint(b, s.Cookie, 10)
 		b = append(b, '\t')
+		from = len(b)
+		b = append(b, ShutdownText(s)...)
+		b = cell(b, from)
 	}
 	if st.Cgroup {
 		from = len(b)

@@ -20,7 +20,7 @@ type Style struct {
 	Numeric bool
 	// Processes adds the holders column to socket lists.
 	Processes bool
-	// Extended adds uid, inode and cookie columns.
+	// Extended adds uid, inode, cookie and shut-sides columns.
 	Extended bool
 	// NetNS adds the network namespace column.
 	NetNS bool
@@ -150,7 +150,7 @@ func SocketHeader(st Style) []string {
 		h = append(h, "TIMER")
 	}
 	if st.Extended {
-		h = append(h, "UID", "INODE", "COOKIE")
+		h = append(h, "UID", "INODE", "COOKIE", "SHUT")
 	}
 	if st.Cgroup {
 		h = append(h, "CGROUP")
@@ -203,7 +203,8 @@ func SocketRow(s *sockscope.Socket, st Style) []Cell {
 		row = append(row,
 			Cell{Text: strconv.FormatUint(uint64(s.UID), 10)},
 			Cell{Text: strconv.FormatUint(s.Inode, 10)},
-			Cell{Text: strconv.FormatUint(s.Cookie, 10)})
+			Cell{Text: strconv.FormatUint(s.Cookie, 10)},
+			Cell{Text: ShutdownText(s)})
 	}
 	if st.Cgroup {
 		row = append(row, Cell{Text: CgroupText(s)})
@@ -386,6 +387,25 @@ func WriteSocketsNDJSON(w io.Writer, socks []*sockscope.Socket) error {
 	return encodeBlocks(w, socks, true, func(b []byte, _ int, s *sockscope.Socket, enc *socketEncoder) []byte {
 		return append(enc.appendSocket(b, s), '\n')
 	})
+}
+
+// ShutdownText marks a socket's shut sides as ss -e does: '<' for a
+// receive side that is open, '>' for an open send side, '-' for a shut
+// one: "<->" open both ways, "<--" sending shut (after shutdown(SHUT_WR)
+// or close), "-->" receiving shut (the peer's FIN), "---" both. "" when
+// the kernel did not say (TIME-WAIT sockets, /proc/net).
+func ShutdownText(s *sockscope.Socket) string {
+	if s.ShutRead == sockscope.Unknown || s.ShutWrite == sockscope.Unknown {
+		return ""
+	}
+	b := []byte("<->")
+	if s.ShutRead == sockscope.Yes {
+		b[0] = '-'
+	}
+	if s.ShutWrite == sockscope.Yes {
+		b[2] = '-'
+	}
+	return string(b)
 }
 
 // FlagsText names the bind flags a socket is known to have set, as

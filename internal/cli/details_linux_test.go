@@ -78,9 +78,9 @@ func TestLsDetails(t *testing.T) {
 
 	out, _, _ = runCLI(t, "ls", "-tnime", "sport", "=", ":"+p)
 	f := strings.Split(strings.TrimRight(out, "\n"), "\t")
-	// NETID STATE RECV-Q SEND-Q LOCAL PEER TIMER UID INODE COOKIE CGROUP DETAILS
-	if len(f) != 12 || !strings.HasPrefix(f[6], "keepalive,") || !strings.HasPrefix(f[10], "/") ||
-		!strings.HasPrefix(f[11], "skmem:(r") || !strings.Contains(f[11], " bytes_received:"+strconv.Itoa(n)+" ") {
+	// NETID STATE RECV-Q SEND-Q LOCAL PEER TIMER UID INODE COOKIE SHUT CGROUP DETAILS
+	if len(f) != 13 || !strings.HasPrefix(f[6], "keepalive,") || f[10] != "<->" || !strings.HasPrefix(f[11], "/") ||
+		!strings.HasPrefix(f[12], "skmem:(r") || !strings.Contains(f[12], " bytes_received:"+strconv.Itoa(n)+" ") {
 		t.Errorf("pipe record %q", out)
 	}
 }

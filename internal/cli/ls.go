@@ -70,7 +70,7 @@ NETID STATE RECV-Q SEND-Q LOCAL PEER [TIMER] [UID INODE COOKIE CGROUP]
 	f.BoolVarP(&o.listening, "listening", "l", false, "only listening (and unconnected) sockets")
 	f.BoolVarP(&o.all, "all", "a", false, "sockets in every state")
 	f.BoolVarP(&o.processes, "processes", "p", false, "show the processes that hold each socket")
-	f.BoolVarP(&o.extended, "extended", "e", false, "show uid, inode, cookie and cgroup")
+	f.BoolVarP(&o.extended, "extended", "e", false, "show uid, inode, cookie, shut sides (ss's <->) and cgroup")
 	o.details.add(f)
 	f.BoolVarP(&o.ipv4, "ipv4", "4", false, "only IPv4 sockets")
 	f.BoolVarP(&o.ipv6, "ipv6", "6", false, "only IPv6 sockets")

@@ -105,7 +105,7 @@ It stops after --count snapshots, or on Ctrl-C.`,
 	f.BoolVarP(&o.ls.listening, "listening", "l", false, "only listening (and unconnected) sockets")
 	f.BoolVarP(&o.ls.all, "all", "a", false, "sockets in every state")
 	f.BoolVarP(&o.ls.processes, "processes", "p", false, "show the processes that hold each socket")
-	f.BoolVarP(&o.ls.extended, "extended", "e", false, "show uid, inode and cookie")
+	f.BoolVarP(&o.ls.extended, "extended", "e", false, "show uid, inode, cookie and shut sides (ss's <->)")
 	f.BoolVarP(&o.ls.ipv4, "ipv4", "4", false, "only IPv4 sockets")
 	f.BoolVarP(&o.ls.ipv6, "ipv6", "6", false, "only IPv6 sockets")
 	f.DurationVar(&o.interval, "interval", time.Second, "time between snapshots")

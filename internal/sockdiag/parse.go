@@ -132,7 +132,7 @@ func ParseInetMsg(b []byte, r *InetRecord) error {
 	r.Inode = ne.Uint32(b[68:72])
 
 	r.V6Only = -1
-	r.Shutdown = 0
+	r.Shutdown, r.HasShutdown = 0, false
 	r.CgroupID = 0
 	r.Sockopt = 0
 	r.HasSockopt = false
@@ -164,7 +164,7 @@ func ParseInetMsg(b []byte, r *InetRecord) error {
 			if len(val) < 1 {
 				return malformed("INET_DIAG_SHUTDOWN of %d bytes", len(val))
 			}
-			r.Shutdown = val[0]
+			r.Shutdown, r.HasShutdown = val[0], true
 		case inetDiagProtocol:
 			if len(val) < 1 {
 				return malformed("INET_DIAG_PROTOCOL of %d bytes", len(val))
@@ -221,7 +221,7 @@ func ParseUnixMsg(b []byte, r *UnixRecord) error {
 	r.RQueue, r.WQueue = 0, 0
 	r.UID, r.HasUID = 0, false
 	r.VFSInode, r.VFSDev = 0, 0
-	r.Shutdown = 0
+	r.Shutdown, r.HasShutdown = 0, false
 	r.MemInfo = nil
 
 	attrs := b[unixDiagMsgLen:]
@@ -265,7 +265,7 @@ func ParseUnixMsg(b []byte, r *UnixRecord) error {
 			if len(val) < 1 {
 				return malformed("UNIX_DIAG_SHUTDOWN of %d bytes", len(val))
 			}
-			r.Shutdown = val[0]
+			r.Shutdown, r.HasShutdown = val[0], true
 		case unixDiagUID:
 			if len(val) < 4 {
 				return malformed("UNIX_DIAG_UID of %d bytes", len(val))

@@ -373,14 +373,14 @@ func TestParseInetMalformed(t *testing.T) {
 		if err := ParseInetMsg(b, &r); err != nil {
 			t.Fatal(err)
 		}
-		if r.V6Only != 1 || r.Shutdown != 3 || r.Sockopt != 0x1234 || !r.HasSockopt || r.CgroupID != 0xdeadbeef || r.SockProtocol != 1 {
+		if r.V6Only != 1 || r.Shutdown != 3 || !r.HasShutdown || r.Sockopt != 0x1234 || !r.HasSockopt || r.CgroupID != 0xdeadbeef || r.SockProtocol != 1 {
 			t.Errorf("got %+v", r)
 		}
 		// Reuse: a message without attributes resets them.
 		if err := ParseInetMsg(p[:inetDiagMsgLen], &r); err != nil {
 			t.Fatal(err)
 		}
-		if r.V6Only != -1 || r.Shutdown != 0 || r.HasSockopt || r.CgroupID != 0 || r.SockProtocol != 0 {
+		if r.V6Only != -1 || r.Shutdown != 0 || r.HasShutdown || r.HasSockopt || r.CgroupID != 0 || r.SockProtocol != 0 {
 			t.Errorf("stale attributes after reuse: %+v", r)
 		}
 	})
@@ -428,7 +428,7 @@ func TestParseUnix(t *testing.T) {
 			attr(unixDiagShutdown, 2),
 			attr(unixDiagMeminfo, make([]byte, 36)...),
 		), UnixRecord{Type: 1, State: 1, Inode: 42, Cookie: 7, Peer: 9, Icons: []uint32{5, 6}, RQueue: 2, WQueue: 128,
-			UID: 1000, HasUID: true, VFSInode: 77, VFSDev: 0xfe00001, Shutdown: 2, MemInfo: make([]byte, 36)}, true},
+			UID: 1000, HasUID: true, VFSInode: 77, VFSDev: 0xfe00001, Shutdown: 2, HasShutdown: true, MemInfo: make([]byte, 36)}, true},
 		{"short header", unixMsg()[:15], UnixRecord{}, false},
 		{"wrong family", patch(unixMsg(), 0, afInet), UnixRecord{}, false},
 		{"icons not a multiple of 4", unixMsg(attr(unixDiagIcons, 1, 2, 3, 4, 5, 6)), UnixRecord{}, false},

@@ -24,11 +24,15 @@ type InetRecord struct {
 	UID     uint32
 	Inode   uint32
 
-	V6Only     int8 // -1: not reported; 0 or 1
-	Shutdown   uint8
-	CgroupID   uint64
-	Sockopt    uint16
-	HasSockopt bool
+	V6Only int8 // -1: not reported; 0 or 1
+	// Shutdown is INET_DIAG_SHUTDOWN (sk_shutdown: 1 = receive side,
+	// 2 = send side), where HasShutdown says the kernel sent it (full
+	// sockets; not TIME-WAIT or request sockets).
+	Shutdown    uint8
+	HasShutdown bool
+	CgroupID    uint64
+	Sockopt     uint16
+	HasSockopt  bool
 	// SockProtocol is the INET_DIAG_PROTOCOL attribute (the socket's
 	// sk_protocol), sent for raw sockets (the IP protocol, e.g. 1 for ICMP)
 	// and destroy events; 0 when absent.
@@ -69,8 +73,10 @@ type UnixRecord struct {
 	// kernel's encoding major<<20 | minor. Both are 0 when not reported.
 	VFSInode uint32
 	VFSDev   uint32
-	// Shutdown is UNIX_DIAG_SHUTDOWN: 1 = receive side, 2 = send side.
-	Shutdown uint8
+	// Shutdown is UNIX_DIAG_SHUTDOWN: 1 = receive side, 2 = send side;
+	// HasShutdown says the kernel sent it.
+	Shutdown    uint8
+	HasShutdown bool
 	// MemInfo is UNIX_DIAG_MEMINFO (asked with ShowMemInfo), raw: a slice
 	// of the receive buffer, nil when absent, valid only until the
 	// callback returns. Decode it with DecodeMemInfo.

@@ -129,6 +129,15 @@ func Summarize(ctx context.Context, opts Options, top int) (*Summary, error) {
 		top = DefaultSummaryTop
 	}
 	opts.States, opts.Protos, opts.Families, opts.NoPeers, opts.LocalPort = AllStates, nil, nil, true, 0
+	// The counters first: read after Collect, they also counted the
+	// netlink sockets Collect had just closed, which the kernel frees
+	// only after an RCU grace period ("sockets: used" was up to 5 high
+	// under load).
+	procRoot := cmp.Or(opts.ProcRoot, "/proc")
+	counters, failed, err := readKernelCounters(ctx, opts, procRoot)
+	if err != nil {
+		return nil, err
+	}
 	snap, err := Collect(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -137,12 +146,15 @@ func Summarize(ctx context.Context, opts Options, top int) (*Summary, error) {
 	byInode := map[uint64]*NetNSSummary{}
 	for _, ns := range snap.NetNS {
 		s := &NetNSSummary{NetNS: ns, TCPEstab: -1}
+		if c, ok := counters[ns.Inode]; ok {
+			s.SockStat, s.TCPEstab = c.st, c.estab
+		}
 		sum.NetNS = append(sum.NetNS, s)
 		byInode[ns.Inode] = s
 	}
-	procRoot := cmp.Or(opts.ProcRoot, "/proc")
-	if err := readKernelCounters(ctx, opts, procRoot, byInode, sum); err != nil {
-		return nil, err
+	if len(failed) > 0 {
+		sum.Warnings = append(sum.Warnings, Warning{Kind: WarnNetNS, Count: len(failed),
+			Msg: "the kernel's socket counters could not be read: " + strings.Join(firstNames(failed, 8), "; ")})
 	}
 	groups := map[*NetNSSummary][]*Socket{}
 	for _, s := range snap.Sockets {
@@ -160,25 +172,30 @@ func Summarize(ctx context.Context, opts Options, top int) (*Summary, error) {
 	return sum, nil
 }
 
+// kernelCounters are one namespace's counters.
+type kernelCounters struct {
+	st    SockStat
+	estab int64
+}
+
 // readKernelCounters reads sockstat, sockstat6 and snmp in each namespace
-// of byInode; a namespace that cannot be read gets a warning. Some of
-// sockstat's counters are host-wide (docs/kernel.md M1).
-func readKernelCounters(ctx context.Context, opts Options, procRoot string, byInode map[uint64]*NetNSSummary, sum *Summary) error {
+// opts selects, by namespace inode; failed names those that could not be
+// read. Some of sockstat's counters are host-wide (docs/kernel.md M1).
+func readKernelCounters(ctx context.Context, opts Options, procRoot string) (map[uint64]kernelCounters, []string, error) {
 	var tmp Snapshot
 	spaces, release, err := selectNetNS(ctx, opts, procRoot, &tmp)
 	defer release()
 	if err != nil {
-		return &OpError{Op: "select namespaces", Err: err}
+		return nil, nil, &OpError{Op: "select namespaces", Err: err}
 	}
+	out := map[uint64]kernelCounters{}
 	var failed []string
 	for _, t := range spaces {
-		ns := byInode[t.model.Inode]
-		if ns == nil {
-			continue // not read by Collect either: it warned
-		}
 		read := func() error {
 			st, estab, err := readSockStat(procRoot)
-			ns.SockStat, ns.TCPEstab = st, estab
+			if err == nil {
+				out[t.model.Inode] = kernelCounters{st, estab}
+			}
 			return err
 		}
 		if t.direct {
@@ -187,14 +204,10 @@ func readKernelCounters(ctx context.Context, opts Options, procRoot string, byIn
 			err = netns.Do(t.ns, read)
 		}
 		if err != nil {
-			failed = append(failed, fmt.Sprintf("%s: %v", ns.NetNS.Name, err))
+			failed = append(failed, fmt.Sprintf("%s: %v", t.model.Name, err))
 		}
 	}
-	if len(failed) > 0 {
-		sum.Warnings = append(sum.Warnings, Warning{Kind: WarnNetNS, Count: len(failed),
-			Msg: "the kernel's socket counters could not be read: " + strings.Join(firstNames(failed, 8), "; ")})
-	}
-	return nil
+	return out, failed, nil
 }
 
 // readSockStat reads the calling thread's namespace's counters. The files

@@ -132,7 +132,7 @@ func Summarize(ctx context.Context, opts Options, top int) (*Summary, error) {
 	// The counters first: read after Collect, they also counted the
 	// netlink sockets Collect had just closed, which the kernel frees
 	// only after an RCU grace period ("sockets: used" was up to 5 high
-	// under load).
+	// under load; docs/kernel.md M4).
 	procRoot := cmp.Or(opts.ProcRoot, "/proc")
 	counters, failed, err := readKernelCounters(ctx, opts, procRoot)
 	if err != nil {

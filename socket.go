@@ -345,10 +345,7 @@ type Key struct {
 
 // Key returns the socket's identity key.
 func (s *Socket) Key() Key {
-	var ns uint64
-	if s.NetNS != nil {
-		ns = s.NetNS.Inode
-	}
+	ns := socketNSInode(s)
 	if s.Cookie != 0 {
 		return Key{Cookie: s.Cookie, NetNS: ns}
 	}

@@ -144,25 +144,25 @@ func Summarize(ctx context.Context, opts Options, top int) (*Summary, error) {
 	}
 	sum := &Summary{Warnings: snap.Warnings}
 	byInode := map[uint64]*NetNSSummary{}
+	var unread []string
 	for _, ns := range snap.NetNS {
 		s := &NetNSSummary{NetNS: ns, TCPEstab: -1}
 		if c, ok := counters[ns.Inode]; ok {
 			s.SockStat, s.TCPEstab = c.st, c.estab
+		} else if why, ok := failed[ns.Inode]; ok {
+			unread = append(unread, why)
 		}
 		sum.NetNS = append(sum.NetNS, s)
 		byInode[ns.Inode] = s
 	}
-	if len(failed) > 0 {
-		sum.Warnings = append(sum.Warnings, Warning{Kind: WarnNetNS, Count: len(failed),
-			Msg: "the kernel's socket counters could not be read: " + strings.Join(firstNames(failed, 8), "; ")})
+	// A namespace Collect could not read has its warning already.
+	if len(unread) > 0 {
+		sum.Warnings = append(sum.Warnings, Warning{Kind: WarnNetNS, Count: len(unread),
+			Msg: "the kernel's socket counters could not be read: " + strings.Join(firstNames(unread, 8), "; ")})
 	}
 	groups := map[*NetNSSummary][]*Socket{}
 	for _, s := range snap.Sockets {
-		var ino uint64
-		if s.NetNS != nil {
-			ino = s.NetNS.Inode
-		}
-		if ns := byInode[ino]; ns != nil {
+		if ns := byInode[socketNSInode(s)]; ns != nil {
 			groups[ns] = append(groups[ns], s)
 		}
 	}
@@ -179,22 +179,21 @@ type kernelCounters struct {
 }
 
 // readKernelCounters reads sockstat, sockstat6 and snmp in each namespace
-// opts selects, by namespace inode; failed names those that could not be
-// read. Some of sockstat's counters are host-wide (docs/kernel.md M1).
-func readKernelCounters(ctx context.Context, opts Options, procRoot string) (map[uint64]kernelCounters, []string, error) {
+// opts selects, by namespace inode; failed says, by inode, why one could
+// not be read. Some of sockstat's counters are host-wide (docs/kernel.md M1).
+func readKernelCounters(ctx context.Context, opts Options, procRoot string) (counters map[uint64]kernelCounters, failed map[uint64]string, err error) {
 	var tmp Snapshot
 	spaces, release, err := selectNetNS(ctx, opts, procRoot, &tmp)
 	defer release()
 	if err != nil {
 		return nil, nil, &OpError{Op: "select namespaces", Err: err}
 	}
-	out := map[uint64]kernelCounters{}
-	var failed []string
+	counters, failed = map[uint64]kernelCounters{}, map[uint64]string{}
 	for _, t := range spaces {
 		read := func() error {
 			st, estab, err := readSockStat(procRoot)
 			if err == nil {
-				out[t.model.Inode] = kernelCounters{st, estab}
+				counters[t.model.Inode] = kernelCounters{st, estab}
 			}
 			return err
 		}
@@ -204,10 +203,10 @@ func readKernelCounters(ctx context.Context, opts Options, procRoot string) (map
 			err = netns.Do(t.ns, read)
 		}
 		if err != nil {
-			failed = append(failed, fmt.Sprintf("%s: %v", t.model.Name, err))
+			failed[t.model.Inode] = fmt.Sprintf("%s: %v", t.model.Name, err)
 		}
 	}
-	return out, failed, nil
+	return counters, failed, nil
 }
 
 // readSockStat reads the calling thread's namespace's counters. The files
